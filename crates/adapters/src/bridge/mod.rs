@@ -1,0 +1,252 @@
+//! The KYC provider port over Bridge's KYC Links API (`POST /v0/kyc_links`).
+//!
+//! Every attempt for one customer carries the same `Idempotency-Key`, so the bounded
+//! retries on timeouts, connection failures, 429 and 5xx never create a second link.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::KycLink;
+use ports::{KycLinkRequest, KycProvider, KycProviderError};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// Longest provider message passed on to our API clients.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// How to reach Bridge.
+#[derive(Clone)]
+pub struct BridgeSettings {
+    /// Base URL, e.g. `https://api.bridge.xyz` (the `/v0/kyc_links` path is appended).
+    pub base_url: String,
+    /// The `Api-Key` header value.
+    pub api_key: String,
+    /// Limit for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Limit for one whole request, connection to last body byte.
+    pub request_timeout: Duration,
+    /// Attempts per customer, first one included (1 means no retry).
+    pub max_attempts: u32,
+    /// Pause before the first retry; doubled for each further one.
+    pub retry_backoff: Duration,
+}
+
+impl std::fmt::Debug for BridgeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeSettings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+/// The Bridge KYC provider.
+#[derive(Clone, Debug)]
+pub struct BridgeKycProvider {
+    client: reqwest::Client,
+    endpoint: String,
+    api_key: HeaderValue,
+    max_attempts: u32,
+    retry_backoff: Duration,
+}
+
+impl BridgeKycProvider {
+    /// Builds the HTTP client; fails on an API key that cannot be a header value.
+    pub fn new(settings: BridgeSettings) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("customer-onboarding/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let mut api_key = HeaderValue::from_str(&settings.api_key).map_err(|_| {
+            anyhow::anyhow!("BRIDGE_API_KEY contains characters not allowed in a header")
+        })?;
+        api_key.set_sensitive(true);
+        Ok(Self {
+            client,
+            endpoint: format!("{}/v0/kyc_links", settings.base_url.trim_end_matches('/')),
+            api_key,
+            max_attempts: settings.max_attempts.max(1),
+            retry_backoff: settings.retry_backoff,
+        })
+    }
+
+    async fn attempt(&self, request: &KycLinkRequest) -> Result<KycLink, Failure> {
+        let body = CreateKycLinkBody {
+            full_name: &request.full_name,
+            email: &request.email,
+            customer_type: request.customer_type.as_str(),
+        };
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .header("Api-Key", self.api_key.clone())
+            .header("Idempotency-Key", &request.idempotency_key)
+            .header(CONTENT_TYPE, "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(Failure::transport)?;
+
+        if status.is_success() {
+            return serde_json::from_slice::<KycLinkObject>(&bytes)
+                .map(KycLinkObject::into_domain)
+                .map_err(|e| {
+                    Failure::fatal(unavailable(
+                        anyhow::Error::new(e)
+                            .context("Bridge answered with an unreadable KYC link"),
+                    ))
+                });
+        }
+        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(Failure::fatal(unavailable(
+                anyhow::anyhow!("Bridge refused our API key (HTTP {status})"),
+            ))),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
+                Err(Failure::retryable(unavailable(anyhow::anyhow!(
+                    "Bridge asked us to slow down (HTTP {status})"
+                ))))
+            }
+            s if s.is_client_error() => match error {
+                ErrorBody {
+                    code: Some(code),
+                    existing_kyc_link: Some(existing),
+                    ..
+                } if code == "duplicate_record" => Ok(existing.into_domain()),
+                ErrorBody { code, message, .. } => {
+                    Err(Failure::fatal(KycProviderError::Rejected {
+                        code,
+                        message: message
+                            .map(|m| m.chars().take(MAX_MESSAGE_CHARS).collect())
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "the KYC provider rejected the request (HTTP {})",
+                                    s.as_u16()
+                                )
+                            }),
+                    }))
+                }
+            },
+            s if s.is_server_error() => Err(Failure::retryable(unavailable(anyhow::anyhow!(
+                "Bridge answered HTTP {s}"
+            )))),
+            s => Err(Failure::fatal(unavailable(anyhow::anyhow!(
+                "Bridge answered an unexpected HTTP {s}"
+            )))),
+        }
+    }
+}
+
+fn unavailable(cause: anyhow::Error) -> KycProviderError {
+    KycProviderError::Unavailable(cause)
+}
+
+/// One failed attempt, and whether another may help.
+struct Failure {
+    error: KycProviderError,
+    retryable: bool,
+}
+
+impl Failure {
+    fn fatal(error: KycProviderError) -> Self {
+        Self {
+            error,
+            retryable: false,
+        }
+    }
+
+    fn retryable(error: KycProviderError) -> Self {
+        Self {
+            error,
+            retryable: true,
+        }
+    }
+
+    /// A failure below HTTP: a timeout, a refused connection, a broken body.
+    fn transport(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::retryable(KycProviderError::Timeout)
+        } else {
+            Self::retryable(unavailable(
+                anyhow::Error::new(e).context("could not reach Bridge"),
+            ))
+        }
+    }
+}
+
+#[async_trait]
+impl KycProvider for BridgeKycProvider {
+    fn name(&self) -> &'static str {
+        "bridge"
+    }
+
+    #[tracing::instrument(name = "bridge.create_kyc_link", skip_all, fields(idempotency_key = %request.idempotency_key))]
+    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(request).await {
+                Ok(link) => return Ok(link),
+                Err(f) if f.retryable && attempt < self.max_attempts => {
+                    tracing::warn!(attempt, error = %f.error, "Bridge call failed; retrying with the same idempotency key");
+                    tokio::time::sleep(self.retry_backoff * 2u32.saturating_pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(f) => return Err(f.error),
+            }
+        }
+    }
+}
+
+/// Body of `POST /v0/kyc_links`.
+#[derive(Serialize)]
+struct CreateKycLinkBody<'a> {
+    full_name: &'a str,
+    email: &'a str,
+    #[serde(rename = "type")]
+    customer_type: &'a str,
+}
+
+/// Bridge's KYC link object, read leniently: unknown fields are ignored and the
+/// nullable ones may be absent.
+#[derive(Deserialize)]
+struct KycLinkObject {
+    id: Option<String>,
+    kyc_link: String,
+    tos_link: String,
+    kyc_status: String,
+    tos_status: String,
+    #[serde(default)]
+    rejection_reasons: Option<Vec<serde_json::Value>>,
+    customer_id: Option<String>,
+    persona_inquiry_type: Option<String>,
+}
+
+impl KycLinkObject {
+    fn into_domain(self) -> KycLink {
+        KycLink {
+            provider_link_id: self.id,
+            kyc_link: self.kyc_link,
+            tos_link: self.tos_link,
+            kyc_status: self.kyc_status,
+            tos_status: self.tos_status,
+            rejection_reasons: self.rejection_reasons.unwrap_or_default(),
+            provider_customer_id: self.customer_id,
+            persona_inquiry_type: self.persona_inquiry_type,
+        }
+    }
+}
+
+/// Bridge's error body; `existing_kyc_link` comes with `duplicate_record`.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    code: Option<String>,
+    message: Option<String>,
+    existing_kyc_link: Option<KycLinkObject>,
+}

@@ -1,0 +1,100 @@
+//! The KYC provider contract, written once and run against every adapter: Bridge (with a
+//! local server that behaves as Bridge documents) and the sandbox.
+
+use std::sync::Arc;
+
+use adapters::bridge::BridgeKycProvider;
+use adapters::sandbox::SandboxKycProvider;
+use ports::KycProvider;
+use wiremock::matchers::{header_exists, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::bridge::{kyc_link_object, request, settings};
+
+pub async fn issues_a_link_with_kyc_and_tos_urls(provider: Arc<dyn KycProvider>) {
+    let link = provider
+        .create_kyc_link(&request("customer-a"))
+        .await
+        .unwrap();
+    assert!(link.kyc_link.starts_with("http"), "{}", link.kyc_link);
+    assert!(link.tos_link.starts_with("http"), "{}", link.tos_link);
+    assert!(!link.kyc_status.is_empty());
+    assert!(!link.tos_status.is_empty());
+}
+
+pub async fn repeating_an_idempotency_key_returns_the_same_link(provider: Arc<dyn KycProvider>) {
+    let first = provider
+        .create_kyc_link(&request("customer-b"))
+        .await
+        .unwrap();
+    let again = provider
+        .create_kyc_link(&request("customer-b"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+}
+
+pub async fn has_a_stable_name(provider: Arc<dyn KycProvider>) {
+    assert!(["bridge", "sandbox"].contains(&provider.name()));
+}
+
+/// Answers like Bridge: one link per idempotency key, the key reflected in the link.
+struct IdempotentBridge;
+
+impl Respond for IdempotentBridge {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = request
+            .headers
+            .get("Idempotency-Key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut body = kyc_link_object();
+        body["id"] = format!("kyc_link_{key}").into();
+        body["kyc_link"] = format!("https://kyc.example/verify?ref={key}&env=test").into();
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+macro_rules! kyc_contract {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+            kyc_contract!(@cases $make;
+                issues_a_link_with_kyc_and_tos_urls,
+                repeating_an_idempotency_key_returns_the_same_link,
+                has_a_stable_name,
+            );
+        }
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (_guard, provider) = $make.await;
+                super::$case(provider).await;
+            }
+        )*
+    };
+}
+
+async fn bridge() -> (MockServer, Arc<dyn KycProvider>) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v0/kyc_links"))
+        .and(header_exists("Idempotency-Key"))
+        .respond_with(IdempotentBridge)
+        .mount(&server)
+        .await;
+    let provider = Arc::new(BridgeKycProvider::new(settings(&server.uri())).unwrap());
+    (server, provider)
+}
+
+async fn sandbox() -> ((), Arc<dyn KycProvider>) {
+    (
+        (),
+        Arc::new(SandboxKycProvider::new("http://127.0.0.1:8080")),
+    )
+}
+
+kyc_contract!(on_bridge, bridge());
+kyc_contract!(on_sandbox, sandbox());

@@ -1,0 +1,15 @@
+//! Adapter integration tests: one binary, talking to the real Postgres on this machine,
+//! a real SQLite file, and a local HTTP server standing in for Bridge.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod bridge;
+mod kyc_contract;
+mod mail;
+mod migrations;
+mod outbox_contract;
+mod repository_contract;
+mod stores;

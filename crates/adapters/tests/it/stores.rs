@@ -1,0 +1,66 @@
+//! The stores every contract suite runs against: PostgreSQL and SQLite.
+
+use std::sync::Arc;
+
+use adapters::postgres::PgStore;
+use adapters::sqlite::SqliteStore;
+use adapters::testing::{TempSqlite, TestPostgres};
+use ports::{AccountRepository, CustomerRepository, MailOutbox};
+
+/// The ports one adapter serves.
+#[derive(Clone)]
+pub struct Store {
+    pub customers: Arc<dyn CustomerRepository>,
+    pub outbox: Arc<dyn MailOutbox>,
+    pub accounts: Arc<dyn AccountRepository>,
+}
+
+impl Store {
+    fn of<T: CustomerRepository + MailOutbox + AccountRepository>(repo: T) -> Self {
+        let repo = Arc::new(repo);
+        Self {
+            customers: repo.clone(),
+            outbox: repo.clone(),
+            accounts: repo,
+        }
+    }
+
+    /// A fresh account to own customers.
+    pub async fn account(&self) -> domain::AccountId {
+        adapters::testing::register_account(self.accounts.as_ref()).await
+    }
+}
+
+pub fn postgres() -> Option<(TestPostgres, Store)> {
+    let db = TestPostgres::create()?;
+    let store = Store::of(PgStore::new(db.migrated_pool()));
+    Some((db, store))
+}
+
+pub fn sqlite() -> Option<(TempSqlite, Store)> {
+    let file = TempSqlite::new();
+    let store = Store::of(SqliteStore::new(file.migrated_pool()));
+    Some((file, store))
+}
+
+/// Generates one `#[tokio::test]` per contract case for each store.
+macro_rules! contract_suite {
+    ($($case:ident),* $(,)?) => {
+        mod on_postgres {
+            $crate::stores::contract_suite!(@cases $crate::stores::postgres(); $($case),*);
+        }
+        mod on_sqlite {
+            $crate::stores::contract_suite!(@cases $crate::stores::sqlite(); $($case),*);
+        }
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some((_guard, store)) = $make else { return };
+                super::$case(store).await;
+            }
+        )*
+    };
+}
+pub(crate) use contract_suite;

@@ -1,0 +1,193 @@
+//! Bearer-token authentication: HS256 JWTs with `sub` = the account id and a required
+//! `exp`. The algorithm is pinned, so `alg: none` or any other algorithm is refused.
+
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use domain::AccountId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ports::AccountStatus;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ApiError;
+
+/// Shortest secret accepted for HS256 (the hash's own output size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Token settings from configuration.
+#[derive(Clone)]
+pub struct JwtSettings {
+    /// The HS256 secret, at least [`MIN_SECRET_BYTES`] long.
+    pub secret: Vec<u8>,
+    /// Clock skew tolerated on `exp`.
+    pub leeway: Duration,
+    /// The `iss` claim issued and required.
+    pub issuer: String,
+    /// The `aud` claim issued and required.
+    pub audience: String,
+    /// Lifetime of tokens from login and refresh.
+    pub ttl: Duration,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &"<redacted>")
+            .field("leeway", &self.leeway)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+/// The claims this service issues and requires.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account id.
+    pub sub: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+}
+
+/// Signing and verification keys with the pinned validation rules.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+/// Why a JWT secret was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long (got {0})")]
+pub struct WeakSecret(pub usize);
+
+impl JwtKeys {
+    /// Builds the keys; refuses secrets shorter than [`MIN_SECRET_BYTES`].
+    pub fn new(settings: &JwtSettings) -> Result<Self, WeakSecret> {
+        if settings.secret.len() < MIN_SECRET_BYTES {
+            return Err(WeakSecret(settings.secret.len()));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_audience(&[settings.audience.as_str()]);
+        validation.validate_exp = true;
+        validation.leeway = settings.leeway.as_secs();
+        Ok(Self {
+            encoding: EncodingKey::from_secret(&settings.secret),
+            decoding: DecodingKey::from_secret(&settings.secret),
+            validation,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            ttl: settings.ttl,
+        })
+    }
+
+    /// Lifetime of tokens from login and refresh.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Mints a token for `account` that expires after `ttl`.
+    pub fn issue(&self, account: AccountId, ttl: Duration) -> anyhow::Result<String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        let claims = Claims {
+            sub: account.to_string(),
+            iat: now,
+            exp: now + ttl.as_secs(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Verifies a token and returns the account it was issued to.
+    pub fn verify(&self, token: &str) -> Result<AccountId, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| {
+                tracing::info!(reason = %e, "rejected a bearer token");
+                ApiError::invalid_token()
+            })?;
+        Uuid::parse_str(&data.claims.sub)
+            .map(AccountId)
+            .map_err(|_| ApiError::invalid_token())
+    }
+}
+
+/// The account a request is authenticated as. Extracting it fails with `401` unless the
+/// request carries `Authorization: Bearer <valid token>` of an account that exists and is
+/// not disabled.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthenticatedAccount(pub AccountId);
+
+impl FromRequest for AuthenticatedAccount {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verified = verify_bearer(req);
+        let status = req.app_data::<web::Data<dyn AccountStatus>>().cloned();
+        Box::pin(async move {
+            let account = verified?;
+            let Some(status) = status else {
+                tracing::error!("AccountStatus missing from app data");
+                return Err(ApiError::internal());
+            };
+            match status.is_active(account).await {
+                Ok(true) => Ok(AuthenticatedAccount(account)),
+                Ok(false) => {
+                    tracing::info!(account_id = %account, "token of an unknown or disabled account");
+                    Err(ApiError::invalid_token())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not check the token's account");
+                    Err(ApiError::service_unavailable())
+                }
+            }
+        })
+    }
+}
+
+fn verify_bearer(req: &HttpRequest) -> Result<AccountId, ApiError> {
+    let Some(keys) = req.app_data::<web::Data<JwtKeys>>() else {
+        tracing::error!("JwtKeys missing from app data");
+        return Err(ApiError::internal());
+    };
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or_else(ApiError::missing_credentials)?
+        .to_str()
+        .map_err(|_| ApiError::invalid_token())?;
+    let (scheme, token) = header
+        .split_once(' ')
+        .ok_or_else(ApiError::missing_credentials)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::missing_credentials());
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::missing_credentials());
+    }
+    keys.verify(token)
+}

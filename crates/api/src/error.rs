@@ -1,0 +1,305 @@
+//! One JSON error shape for every failure, `{"error", "code", "details"?}`, and the
+//! mapping from each use-case error variant to exactly one status.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use domain::ValidationErrors;
+use ports::CreateCustomerError;
+use serde::Serialize;
+
+/// The body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Short human-readable message.
+    pub error: String,
+    /// Stable snake_case code for programs.
+    pub code: &'static str,
+    /// Extra detail, e.g. each invalid field and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// An error ready to be sent: a status, a body, and the headers the status calls for.
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    www_authenticate: Option<String>,
+    retry_after_secs: Option<u32>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: message.into(),
+                code,
+                details: None,
+            },
+            www_authenticate: None,
+            retry_after_secs: None,
+        }
+    }
+
+    fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.body.details = Some(details);
+        self
+    }
+
+    /// `400 invalid_request`, naming every bad field.
+    pub fn validation(errors: &ValidationErrors) -> Self {
+        let details: serde_json::Map<String, serde_json::Value> = errors
+            .errors()
+            .iter()
+            .map(|e| (e.field.clone(), e.message.clone().into()))
+            .collect();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request",
+        )
+        .with_details(details.into())
+    }
+
+    /// `400 invalid_json`: the body is not JSON at all.
+    pub fn malformed_json(reason: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_json", "Invalid request")
+            .with_details(serde_json::json!({ "body": reason }))
+    }
+
+    /// `413 payload_too_large`.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("Request body is larger than {limit} bytes"),
+        )
+    }
+
+    /// `415 unsupported_media_type`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        )
+    }
+
+    /// `401` for a request without usable credentials (RFC 6750: no error code).
+    pub fn missing_credentials() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A bearer token is required",
+        );
+        e.www_authenticate = Some(r#"Bearer realm="customer-onboarding""#.into());
+        e
+    }
+
+    /// `401` for a token that is malformed, forged, expired or otherwise unacceptable.
+    pub fn invalid_token() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "The bearer token is invalid or expired",
+        );
+        e.www_authenticate =
+            Some(r#"Bearer realm="customer-onboarding", error="invalid_token""#.into());
+        e
+    }
+
+    /// `503 service_unavailable`, with `Retry-After`.
+    pub fn service_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable",
+        );
+        e.retry_after_secs = Some(1);
+        e
+    }
+
+    /// `429 too_many_requests`, with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many failed attempts; try again later",
+        );
+        e.retry_after_secs = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// `401 invalid_credentials`: one answer for unknown account, wrong secret and
+    /// disabled account.
+    pub fn invalid_credentials() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Invalid account id or app secret",
+        );
+        e.www_authenticate = Some(r#"Bearer realm="customer-onboarding""#.into());
+        e
+    }
+
+    /// `400 invalid_request` for one bad parameter.
+    pub fn invalid_parameter(name: &str, message: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request",
+        )
+        .with_details(serde_json::json!({ name: message }))
+    }
+
+    /// `404 not_found`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    /// `405 method_not_allowed`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+        )
+    }
+
+    /// `500 internal_error`. The cause must already be logged; it is never sent.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+        )
+    }
+
+    /// The status this error is sent with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+// Deliberately terse: the middleware logs this, and details may quote client input.
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiError({} {})", self.status.as_u16(), self.body.code)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.body.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(challenge) = self
+            .www_authenticate
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, secs));
+        }
+        response.json(&self.body)
+    }
+}
+
+/// Logs a failure's whole cause chain once, here at the edge.
+fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)) {
+    let mut chain = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error.chain = %chain.join(": "), "{message}");
+}
+
+impl From<CreateCustomerError> for ApiError {
+    fn from(e: CreateCustomerError) -> Self {
+        match &e {
+            CreateCustomerError::Duplicate => Self::new(
+                StatusCode::CONFLICT,
+                "customer_exists",
+                "A customer with this email already exists",
+            ),
+            CreateCustomerError::KycRejected { message } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "kyc_rejected",
+                "The KYC provider rejected the customer",
+            )
+            .with_details(serde_json::json!({ "provider_message": message })),
+            CreateCustomerError::KycTimeout => {
+                log_chain("KYC provider timed out", &e);
+                Self::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "kyc_provider_timeout",
+                    "The KYC provider did not answer in time",
+                )
+            }
+            CreateCustomerError::KycUnavailable(_) => {
+                log_chain("KYC provider unavailable", &e);
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "kyc_provider_unavailable",
+                    "The KYC provider is unavailable",
+                )
+            }
+            CreateCustomerError::StoreUnavailable(_) => {
+                log_chain("customer store unavailable", &e);
+                Self::service_unavailable()
+            }
+            CreateCustomerError::Unexpected(_) => {
+                log_chain("unexpected error while creating a customer", &e);
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<ports::ReadCustomersError> for ApiError {
+    fn from(e: ports::ReadCustomersError) -> Self {
+        match &e {
+            ports::ReadCustomersError::UnknownCursor => Self::invalid_parameter(
+                "starting_after",
+                "does not name a customer of this account",
+            ),
+            ports::ReadCustomersError::StoreUnavailable(_) => {
+                log_chain("customer store unavailable", &e);
+                Self::service_unavailable()
+            }
+            ports::ReadCustomersError::Unexpected(_) => {
+                log_chain("unexpected error while reading customers", &e);
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<ports::LoginError> for ApiError {
+    fn from(e: ports::LoginError) -> Self {
+        match &e {
+            ports::LoginError::InvalidCredentials => Self::invalid_credentials(),
+            ports::LoginError::Unavailable(_) => {
+                log_chain("account store unavailable", &e);
+                Self::service_unavailable()
+            }
+            ports::LoginError::Unexpected(_) => {
+                log_chain("unexpected error during login", &e);
+                Self::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The customer-onboarding domain: the customer entity, its value types and their validation.
+//!
+//! Everything here is pure: no I/O, no framework types. Values are valid by construction,
+//! so code that holds a [`CustomerEmail`] never has to check it again.
+
+mod account;
+mod customer;
+mod fields;
+mod validation;
+
+pub use account::{Account, AccountName};
+pub use customer::{
+    AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
+};
+pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
+pub use validation::{FieldError, ValidationErrors};

@@ -1,0 +1,49 @@
+//! The KYC provider port: obtains hosted KYC and terms-of-service links for a customer.
+
+use async_trait::async_trait;
+use domain::{CustomerType, KycLink};
+
+/// What a provider needs to issue a KYC link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycLinkRequest {
+    /// A key derived from our customer id: repeating a request with it never creates a
+    /// second link at the provider.
+    pub idempotency_key: String,
+    /// The customer's full name, or a business's legal name.
+    pub full_name: String,
+    /// The customer's e-mail address.
+    pub email: String,
+    /// Individual or business.
+    pub customer_type: CustomerType,
+}
+
+/// Why the provider did not issue a link.
+#[derive(Debug, thiserror::Error)]
+pub enum KycProviderError {
+    /// The provider refused the customer's data (a 4xx about the request itself).
+    #[error("the KYC provider rejected the request: {message}")]
+    Rejected {
+        /// The provider's short code, when it sent one.
+        code: Option<String>,
+        /// The provider's explanation, safe to show to the API client.
+        message: String,
+    },
+    /// The provider did not answer within the configured time.
+    #[error("the KYC provider did not answer in time")]
+    Timeout,
+    /// The provider could not be reached, answered 5xx, or refused our credentials.
+    #[error("the KYC provider is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// A KYC provider such as Bridge.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait KycProvider: Send + Sync + 'static {
+    /// A short stable name stored with each customer (`bridge`, `sandbox`).
+    fn name(&self) -> &'static str;
+
+    /// Issues (or, for a repeated idempotency key or an already known e-mail, returns the
+    /// existing) KYC link for a customer.
+    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError>;
+}

@@ -1,0 +1,33 @@
+//! Outbound ports (the traits adapters implement) and the use cases that drive them.
+//!
+//! A use case depends on port traits only, so it can be unit-tested with the `mock`
+//! feature's mockall mocks and wired to any adapter at start-up.
+
+pub mod accounts;
+pub mod customers;
+pub mod kyc;
+pub mod mail;
+pub mod repository;
+
+pub use accounts::{AccountRepository, AccountService, AccountStatus, Authenticate, LoginError};
+pub use customers::{
+    CreateCustomer, CreateCustomerError, CustomerPage, CustomerService, ListCustomers,
+    ReadCustomers, ReadCustomersError,
+};
+pub use kyc::{KycLinkRequest, KycProvider, KycProviderError};
+pub use mail::{
+    kyc_message_id, render_kyc_mail, KycMailJob, KycMailWorker, MailError, MailOutbox, Mailer,
+    OutgoingMail, RetryPolicy,
+};
+pub use repository::{CustomerCursor, CustomerFilter, CustomerRepository, RepositoryError};
+
+#[cfg(any(test, feature = "mock"))]
+pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate};
+#[cfg(any(test, feature = "mock"))]
+pub use customers::{MockCreateCustomer, MockReadCustomers};
+#[cfg(any(test, feature = "mock"))]
+pub use kyc::MockKycProvider;
+#[cfg(any(test, feature = "mock"))]
+pub use mail::{MockMailOutbox, MockMailer};
+#[cfg(any(test, feature = "mock"))]
+pub use repository::MockCustomerRepository;

@@ -1,0 +1,449 @@
+//! The KYC mail: the mailer and outbox ports, the message itself, and the worker that
+//! delivers due outbox jobs with retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::CustomerId;
+use rand::Rng as _;
+
+use crate::RepositoryError;
+
+/// A message ready for a transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// Stable `Message-ID` (with angle brackets), the same for every attempt.
+    pub message_id: String,
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// Why a transport did not take a message.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The server refused the message for good (e.g. SMTP 5xx: no such mailbox).
+    #[error("the mail server refused the message permanently: {0}")]
+    Rejected(String),
+    /// The transport is unreachable or refused for now; a later attempt may succeed.
+    #[error("the mail transport is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// A mail transport (SMTP, files, …).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// A short name for logs and the start-up banner.
+    fn name(&self) -> &'static str;
+
+    /// Hands one message to the transport.
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
+}
+
+/// A claimed "send the KYC mail" job, with what the message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycMailJob {
+    /// The customer (one job per customer).
+    pub customer_id: CustomerId,
+    /// Stable `Message-ID`.
+    pub message_id: String,
+    /// Which attempt this is, 1 for the first.
+    pub attempt: u32,
+    /// Recipient address.
+    pub to: String,
+    /// The customer's name, as stored.
+    pub full_name: String,
+    /// The hosted KYC flow.
+    pub kyc_link: String,
+    /// The terms-of-service page.
+    pub tos_link: String,
+}
+
+/// The transactional outbox of KYC mail jobs. Jobs are created by
+/// [`crate::CustomerRepository::insert`], in the customer's own transaction.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait MailOutbox: Send + Sync + 'static {
+    /// Claims up to `limit` due jobs for `lease`: no other claimer gets them until the
+    /// lease ends (so a crashed worker's jobs are retried, never lost). Counts the attempt.
+    async fn claim_due(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<KycMailJob>, RepositoryError>;
+
+    /// Marks a job sent, and the customer's mail status `sent`.
+    async fn mark_sent(&self, customer_id: CustomerId) -> Result<(), RepositoryError>;
+
+    /// Releases a job for another attempt at `next_attempt_at`, keeping the error.
+    async fn mark_retry(
+        &self,
+        customer_id: CustomerId,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Gives a job up, keeping the error; the customer's mail status becomes `failed`.
+    async fn mark_failed(
+        &self,
+        customer_id: CustomerId,
+        error: String,
+    ) -> Result<(), RepositoryError>;
+
+    /// Jobs still queued, and the age of the oldest (for monitoring).
+    async fn queued(&self) -> Result<(u64, Option<DateTime<Utc>>), RepositoryError>;
+}
+
+/// The `Message-ID` of a customer's KYC mail.
+pub fn kyc_message_id(customer_id: CustomerId) -> String {
+    format!("<kyc.{customer_id}@customer-onboarding>")
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the KYC mail for a job. Links appear verbatim in the text part and escaped
+/// exactly once in the HTML part (so `&` in a link reads back as `&`).
+pub fn render_kyc_mail(job: &KycMailJob) -> OutgoingMail {
+    let text = format!(
+        "Hello {name},\n\n\
+         To finish opening your account, please verify your identity:\n{kyc}\n\n\
+         and accept the terms of service:\n{tos}\n\n\
+         If you did not ask for an account, you can ignore this message.\n",
+        name = job.full_name,
+        kyc = job.kyc_link,
+        tos = job.tos_link,
+    );
+    let html = format!(
+        "<!doctype html><html><body>\
+         <p>Hello {name},</p>\
+         <p>To finish opening your account, please \
+         <a href=\"{kyc}\">verify your identity</a> and \
+         <a href=\"{tos}\">accept the terms of service</a>.</p>\
+         <p>If the links do not work, copy these addresses into your browser:<br>{kyc}<br>{tos}</p>\
+         <p>If you did not ask for an account, you can ignore this message.</p>\
+         </body></html>",
+        name = escape_html(&job.full_name),
+        kyc = escape_html(&job.kyc_link),
+        tos = escape_html(&job.tos_link),
+    );
+    OutgoingMail {
+        message_id: job.message_id.clone(),
+        to: job.to.clone(),
+        subject: "Complete your identity verification (KYC)".into(),
+        text,
+        html,
+    }
+}
+
+/// When to try again after a failed attempt, and when to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Delay after the first failure; doubled after each further one.
+    pub base_delay: Duration,
+    /// Longest delay between two attempts.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The pause after failed attempt number `attempt` (1-based): exponential, capped,
+    /// with "equal jitter" (between half and all of it) so instances do not retry in step.
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.max_delay);
+        let half = exponential / 2;
+        half + exponential
+            .saturating_sub(half)
+            .mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
+}
+
+/// Delivers due KYC mails from the outbox.
+pub struct KycMailWorker {
+    outbox: Arc<dyn MailOutbox>,
+    mailer: Arc<dyn Mailer>,
+    policy: RetryPolicy,
+    batch_size: u32,
+    lease: Duration,
+}
+
+impl KycMailWorker {
+    /// A worker over an outbox and a transport. `lease` must exceed the transport's own
+    /// timeout, or a slow send could be claimed again by another worker.
+    pub fn new(
+        outbox: Arc<dyn MailOutbox>,
+        mailer: Arc<dyn Mailer>,
+        policy: RetryPolicy,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            outbox,
+            mailer,
+            policy,
+            batch_size: 20,
+            lease,
+        }
+    }
+
+    /// Claims and handles one batch of due jobs; returns how many were handled.
+    pub async fn run_once(&self) -> Result<usize, RepositoryError> {
+        let jobs = self.outbox.claim_due(self.batch_size, self.lease).await?;
+        for job in &jobs {
+            self.deliver(job).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    #[tracing::instrument(name = "kyc_mail.deliver", skip_all, fields(customer_id = %job.customer_id, attempt = job.attempt))]
+    async fn deliver(&self, job: &KycMailJob) -> Result<(), RepositoryError> {
+        match self.mailer.send(&render_kyc_mail(job)).await {
+            Ok(()) => {
+                tracing::info!(transport = self.mailer.name(), "KYC mail sent");
+                self.outbox.mark_sent(job.customer_id).await
+            }
+            Err(error) => {
+                let permanent = matches!(error, MailError::Rejected(_));
+                // The error text can quote the recipient; it is stored, not logged.
+                let stored = format!("{:#}", anyhow::Error::new(error));
+                if permanent || job.attempt >= self.policy.max_attempts {
+                    tracing::warn!(permanent, "KYC mail failed; giving up");
+                    self.outbox.mark_failed(job.customer_id, stored).await
+                } else {
+                    let delay = self.policy.delay_after(job.attempt);
+                    tracing::warn!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "KYC mail failed; will retry"
+                    );
+                    let next = Utc::now()
+                        + chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
+                    self.outbox.mark_retry(job.customer_id, stored, next).await
+                }
+            }
+        }
+    }
+
+    /// Polls until `shutdown` turns true; finishes the batch in hand before stopping.
+    pub async fn run(
+        self,
+        poll_interval: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        tracing::info!(transport = self.mailer.name(), "KYC mail worker started");
+        while !*shutdown.borrow() {
+            let handled = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "KYC mail worker could not reach the outbox");
+                    0
+                }
+            };
+            if handled == 0 {
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    () = tokio::time::sleep(poll_interval) => {}
+                }
+            }
+        }
+        tracing::info!("KYC mail worker stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn job(attempt: u32) -> KycMailJob {
+        let customer_id = CustomerId(Uuid::from_u128(1));
+        KycMailJob {
+            customer_id,
+            message_id: kyc_message_id(customer_id),
+            attempt,
+            to: "ada@example.com".into(),
+            full_name: "<script>alert(1)</script> & Co".into(),
+            kyc_link: "https://kyc.example/verify?a=1&b=2".into(),
+            tos_link: "https://tos.example/accept?c=3&d=4".into(),
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(10),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+
+    fn worker(outbox: MockMailOutbox, mailer: MockMailer) -> KycMailWorker {
+        KycMailWorker::new(
+            Arc::new(outbox),
+            Arc::new(mailer),
+            policy(),
+            Duration::from_secs(60),
+        )
+    }
+
+    fn outbox_with(job: KycMailJob) -> MockMailOutbox {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .times(1)
+            .returning(move |_, _| Ok(vec![job.clone()]));
+        outbox
+    }
+
+    fn mailer_answering(result: fn() -> Result<(), MailError>) -> MockMailer {
+        let mut mailer = MockMailer::new();
+        mailer.expect_name().return_const("test");
+        mailer.expect_send().times(1).returning(move |_| result());
+        mailer
+    }
+
+    #[test]
+    fn the_mail_escapes_the_name_and_keeps_links_exact() {
+        let mail = render_kyc_mail(&job(1));
+        assert_eq!(mail.to, "ada@example.com");
+        assert!(mail.subject.contains("KYC"));
+        assert!(mail.text.contains("https://kyc.example/verify?a=1&b=2"));
+        assert!(mail.text.contains("https://tos.example/accept?c=3&d=4"));
+        assert!(!mail.html.contains("<script>"));
+        assert!(mail
+            .html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
+        assert!(mail
+            .html
+            .contains("href=\"https://kyc.example/verify?a=1&amp;b=2\""));
+        assert!(!mail.html.contains("&amp;amp;"));
+        assert_eq!(
+            mail.message_id,
+            "<kyc.00000000-0000-0000-0000-000000000001@customer-onboarding>"
+        );
+    }
+
+    #[test]
+    fn retry_delays_grow_exponentially_with_jitter_and_a_cap() {
+        let p = policy();
+        for _ in 0..50 {
+            let first = p.delay_after(1);
+            assert!(
+                first >= Duration::from_secs(5) && first <= Duration::from_secs(10),
+                "{first:?}"
+            );
+            let second = p.delay_after(2);
+            assert!(second >= Duration::from_secs(10) && second <= Duration::from_secs(20));
+            let late = p.delay_after(30);
+            assert!(late >= Duration::from_secs(30) && late <= Duration::from_secs(60));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sent_mail_marks_the_job_sent() {
+        let mut outbox = outbox_with(job(1));
+        outbox.expect_mark_sent().times(1).returning(|_| Ok(()));
+        let handled = worker(outbox, mailer_answering(|| Ok(())))
+            .run_once()
+            .await
+            .unwrap();
+        assert_eq!(handled, 1);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_schedules_a_later_retry() {
+        let mut outbox = outbox_with(job(1));
+        outbox
+            .expect_mark_retry()
+            .times(1)
+            .withf(|_, error, next| {
+                error.contains("unavailable") && *next > Utc::now() + chrono::TimeDelta::seconds(4)
+            })
+            .returning(|_, _, _| Ok(()));
+        outbox.expect_mark_failed().never();
+        let mailer = mailer_answering(|| {
+            Err(MailError::Unavailable(anyhow::anyhow!(
+                "connection refused"
+            )))
+        });
+        worker(outbox, mailer).run_once().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_last_allowed_attempt_failing_marks_the_job_failed() {
+        let mut outbox = outbox_with(job(3));
+        outbox
+            .expect_mark_failed()
+            .times(1)
+            .withf(|_, error| error.contains("connection refused"))
+            .returning(|_, _| Ok(()));
+        outbox.expect_mark_retry().never();
+        let mailer = mailer_answering(|| {
+            Err(MailError::Unavailable(anyhow::anyhow!(
+                "connection refused"
+            )))
+        });
+        worker(outbox, mailer).run_once().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_permanent_rejection_is_not_retried() {
+        let mut outbox = outbox_with(job(1));
+        outbox
+            .expect_mark_failed()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        outbox.expect_mark_retry().never();
+        let mailer = mailer_answering(|| Err(MailError::Rejected("550 no such user".into())));
+        worker(outbox, mailer).run_once().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_outbox_is_reported_not_swallowed() {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _| Err(RepositoryError::Unavailable(anyhow::anyhow!("db down"))));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let err = worker(outbox, mailer).run_once().await.unwrap_err();
+        assert!(matches!(err, RepositoryError::Unavailable(_)));
+    }
+
+    #[tokio::test]
+    async fn the_worker_stops_when_told() {
+        let mut outbox = MockMailOutbox::new();
+        outbox.expect_claim_due().returning(|_, _| Ok(vec![]));
+        let mut mailer = MockMailer::new();
+        mailer.expect_name().return_const("test");
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(worker(outbox, mailer).run(Duration::from_secs(3600), rx));
+        tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

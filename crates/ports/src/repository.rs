@@ -1,0 +1,74 @@
+//! The customer repository port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{AccountId, Customer, CustomerEmail, CustomerId};
+
+/// Why a repository call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// The account already has a customer with this e-mail address (case-insensitively).
+    #[error("a customer with this e-mail address already exists in the account")]
+    Duplicate,
+    /// The store could not be reached in time (pool exhausted, database down).
+    #[error("the customer store is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Which of an account's customers a listing shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Exactly this address, compared case-insensitively.
+    pub email: Option<String>,
+    /// Exactly this KYC status.
+    pub kyc_status: Option<String>,
+}
+
+/// A position in the newest-first order: strictly older than this key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerCursor {
+    /// The cursor customer's creation time.
+    pub created_at: DateTime<Utc>,
+    /// The cursor customer's id (breaks ties between equal times).
+    pub id: CustomerId,
+}
+
+/// Where customers are kept. Every method is scoped to one account: no call can see or
+/// touch another account's customers.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait CustomerRepository: Send + Sync + 'static {
+    /// Stores a new customer and, when `customer.send_kyc_mail`, its "send the KYC mail"
+    /// outbox job — in one transaction, so there is never one without the other. Fails
+    /// with [`RepositoryError::Duplicate`] when the account already has a customer with
+    /// the same e-mail address, compared case-insensitively; this is enforced by the
+    /// store, so it holds under concurrent inserts too.
+    async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError>;
+
+    /// Whether the account already has a customer with this address (case-insensitively).
+    async fn email_exists(
+        &self,
+        account_id: AccountId,
+        email: &CustomerEmail,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Up to `limit` of the account's customers matching `filter`, newest first (by
+    /// creation time, then id), strictly after `after` in that order.
+    async fn list(
+        &self,
+        account_id: AccountId,
+        filter: &CustomerFilter,
+        after: Option<CustomerCursor>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, RepositoryError>;
+
+    /// The account's customer with this id, if any.
+    async fn find(
+        &self,
+        account_id: AccountId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>, RepositoryError>;
+}

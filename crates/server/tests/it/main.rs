@@ -1,0 +1,15 @@
+//! Black-box tests: the real application on port 0, over HTTP, with a fresh database
+//! and a local HTTP server playing Bridge.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod accounts;
+mod helpers;
+mod mail;
+mod postgres_bridge;
+mod process;
+mod zero_config;
