@@ -1,6 +1,7 @@
 //! What the Diesel adapters share: pool settings, running blocking Diesel work off the
 //! async workers, translating Diesel errors, and rebuilding domain customers from rows.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -35,6 +36,31 @@ impl Default for PoolSettings {
     }
 }
 
+/// Callers waiting for a pooled connection, across the process's pools.
+static WAITING: AtomicU64 = AtomicU64::new(0);
+
+/// A pool's occupancy, with the process-wide count of waiting callers.
+pub(crate) fn pool_state<M: diesel::r2d2::ManageConnection>(pool: &Pool<M>) -> ports::PoolState {
+    let state = pool.state();
+    ports::PoolState {
+        in_use: state.connections.saturating_sub(state.idle_connections),
+        idle: state.idle_connections,
+        waiting: WAITING.load(Ordering::Relaxed),
+    }
+}
+
+/// Turns "is a migration pending" into the readiness answer.
+pub(crate) fn readiness_from(pending: Result<bool, RepositoryError>) -> Result<(), String> {
+    match pending {
+        Ok(false) => Ok(()),
+        Ok(true) => Err("database migrations are pending".into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err("database unreachable".into())
+        }
+    }
+}
+
 /// Runs `work` with a pooled connection on the blocking thread pool: Diesel is
 /// synchronous, and neither the checkout nor the query may stall an async worker.
 pub(crate) async fn run_blocking<C, T, F>(
@@ -48,7 +74,10 @@ where
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(|e| {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        let checkout = pool.get();
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        let mut conn = checkout.map_err(|e| {
             RepositoryError::Unavailable(
                 anyhow::Error::new(e).context("no database connection available"),
             )

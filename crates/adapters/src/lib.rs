@@ -5,12 +5,14 @@
 //! - [`bridge`]: the KYC provider port over Bridge's KYC Links API.
 //! - [`sandbox`]: an in-process KYC provider for offline development.
 //! - [`mail`]: the mailer port over SMTP and over `.eml` files.
+//! - [`metrics`]: a KYC provider decorator recording Prometheus metrics.
 //!
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
 pub mod bridge;
 mod db;
 pub mod mail;
+pub mod metrics;
 pub mod postgres;
 pub mod sandbox;
 pub mod sqlite;

@@ -11,7 +11,9 @@ use domain::{
 use ports::{CreateCustomer, CustomerFilter, ListCustomers, ReadCustomers};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
+use crate::error::ErrorBody;
 use crate::{ApiError, AuthenticatedAccount, MAX_BODY_BYTES};
 
 /// JSON extractor settings for this route: 64 KiB limit, `application/json` required,
@@ -48,8 +50,58 @@ fn json_error(err: &JsonPayloadError) -> ApiError {
 #[serde(transparent)]
 pub struct CreateCustomerBody(Value);
 
+/// `individual` or `business`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerKind {
+    /// A person.
+    Individual,
+    /// A company.
+    Business,
+}
+
+/// Where a customer's KYC e-mail stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KycMailState {
+    /// Waiting to be sent (or retried).
+    Queued,
+    /// Accepted by the mail server.
+    Sent,
+    /// Given up after the last attempt.
+    Failed,
+    /// `send_kyc_mail` was false.
+    NotRequested,
+}
+
+// Documentation only: the handler parses the raw JSON itself (`CreateCustomerBody`) so
+// that it can name every bad field at once; a test keeps these fields equal to `FIELDS`.
+/// The body of `POST /customer`. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!(crate::openapi::seed_request_example()))]
+pub struct CreateCustomerRequest {
+    /// Full name (or a business's legal name); trimmed; 1–255 characters, no control characters.
+    #[schema(min_length = 1, max_length = 255, example = "Emmanuel A Towoju")]
+    pub customer_name: String,
+    /// E-mail address, at most 254 characters; unique per account, case-insensitively.
+    #[schema(format = Email, max_length = 254, example = "tbash7676@gmail.com")]
+    pub customer_email: String,
+    /// Phone number in any common formatting (`+1 (415) 555-2671`), or national format for
+    /// `customer_country`; must be a real number; returned in E.164.
+    #[schema(min_length = 3, max_length = 40, example = "+2349039395114")]
+    pub customer_phone: String,
+    /// ISO 3166-1 alpha-3 (`USA`) or alpha-2 (`US`); returned as alpha-3.
+    #[schema(pattern = "^[A-Za-z]{2,3}$", example = "USA")]
+    pub customer_country: String,
+    /// Default `individual`.
+    pub customer_type: Option<CustomerKind>,
+    /// Whether to e-mail the KYC and terms links to the customer. Default `true`.
+    pub send_kyc_mail: Option<bool>,
+}
+
 /// The fields `POST /customer` accepts.
-const FIELDS: [&str; 6] = [
+pub const FIELDS: [&str; 6] = [
     "customer_name",
     "customer_email",
     "customer_phone",
@@ -154,22 +206,27 @@ fn optional<T>(
 }
 
 /// The success envelope shared by every endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
     /// Always `"success"`.
+    #[schema(value_type = String, example = "success")]
     pub status: &'static str,
     /// The HTTP status, repeated.
+    #[schema(example = 201)]
     pub status_code: u16,
     /// A short human-readable message.
+    #[schema(value_type = String, example = "Customer created successfully")]
     pub message: &'static str,
     /// The payload.
     pub data: T,
 }
 
 /// A customer as the API shows it: the seed's fields plus `phone` and `country`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!(crate::openapi::seed_customer_example()))]
 pub struct CustomerData {
     /// Our customer id.
+    #[schema(format = Uuid)]
     pub id: String,
     /// Full name.
     pub full_name: String,
@@ -181,6 +238,7 @@ pub struct CustomerData {
     pub country: String,
     /// `individual` or `business`.
     #[serde(rename = "type")]
+    #[schema(value_type = CustomerKind)]
     pub customer_type: &'static str,
     /// Hosted KYC flow.
     pub kyc_link: String,
@@ -189,16 +247,19 @@ pub struct CustomerData {
     /// The provider's KYC status.
     pub kyc_status: String,
     /// The provider's rejection reasons, as given.
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub rejection_reasons: Vec<Value>,
     /// The provider's terms-of-service status.
     pub tos_status: String,
     /// RFC 3339, UTC, milliseconds.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// The provider's customer id, once it has one.
     pub customer_id: Option<String>,
     /// The provider's inquiry type, when reported.
     pub persona_inquiry_type: Option<String>,
     /// Where the KYC e-mail stands: `queued`, `sent`, `failed` or `not_requested`.
+    #[schema(value_type = KycMailState)]
     pub kyc_mail_status: &'static str,
 }
 
@@ -224,7 +285,31 @@ impl From<Customer> for CustomerData {
     }
 }
 
-/// `POST /customer`: registers a customer for the authenticated account.
+/// Registers a customer for the authenticated account: obtains a hosted KYC link from the
+/// KYC provider, stores the customer and (unless `send_kyc_mail` is false) e-mails the links.
+#[utoipa::path(
+    post,
+    path = "/customer",
+    tag = "customers",
+    operation_id = "create_customer",
+    request_body(content = CreateCustomerRequest, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Customer created", body = Envelope<CustomerData>),
+        (status = 400, description = "Invalid request: `details` names every bad field", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 409, description = "The account already has a customer with this e-mail", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "The KYC provider rejected the customer", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 504, description = "The KYC provider did not answer in time", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(name = "http.create_customer", skip_all, fields(account_id = %account.0))]
 pub async fn create_customer(
     account: AuthenticatedAccount,
@@ -244,8 +329,25 @@ pub async fn create_customer(
     }))
 }
 
-/// `GET /customer/{id}`: one of the caller's customers. Another account's customer, an
+/// One of the caller's customers, in its current state. Another account's customer, an
 /// unknown id and a malformed id are all `404`.
+#[utoipa::path(
+    get,
+    path = "/customer/{id}",
+    tag = "customers",
+    operation_id = "get_customer",
+    params(("id" = String, Path, description = "The customer id (a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer", body = Envelope<CustomerData>),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 404, description = "No such customer of this account", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 #[tracing::instrument(name = "http.get_customer", skip_all, fields(account_id = %account.0))]
 pub async fn get_customer(
     account: AuthenticatedAccount,
@@ -266,16 +368,21 @@ pub async fn get_customer(
 }
 
 /// Query parameters of `GET /customers`, as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Page size, 1..=100 (default 20).
+    /// Page size, 1–100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The last customer id of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub starting_after: Option<String>,
     /// Exact e-mail address, case-insensitive.
+    #[param(min_length = 1, max_length = 254)]
     pub email: Option<String>,
-    /// Exact KYC status.
+    /// Exact KYC status (e.g. `not_started`, `approved`).
+    #[param(min_length = 1, max_length = 64)]
     pub kyc_status: Option<String>,
 }
 
@@ -339,9 +446,10 @@ impl ListParams {
 }
 
 /// The list response: the envelope without a message, plus `has_more`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListResponse {
     /// Always `"success"`.
+    #[schema(value_type = String, example = "success")]
     pub status: &'static str,
     /// Always 200.
     pub status_code: u16,
@@ -357,7 +465,24 @@ pub fn query_config() -> web::QueryConfig {
         .error_handler(|err, _req| ApiError::invalid_parameter("query", &err.to_string()).into())
 }
 
-/// `GET /customers`: the caller's customers, newest first, with cursor pagination.
+/// The caller's customers, newest first, with cursor pagination and filters.
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "list_customers",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of customers", body = ListResponse),
+        (status = 400, description = "A bad parameter, or `starting_after` of no customer of this account", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 #[tracing::instrument(name = "http.list_customers", skip_all, fields(account_id = %account.0))]
 pub async fn list_customers(
     account: AuthenticatedAccount,

@@ -9,14 +9,17 @@ use ports::CreateCustomerError;
 use serde::Serialize;
 
 /// The body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "Invalid request", "code": "invalid_request", "details": {"customer_email": "must be a valid e-mail address"}}))]
 pub struct ErrorBody {
     /// Short human-readable message.
     pub error: String,
     /// Stable snake_case code for programs.
+    #[schema(value_type = String, example = "invalid_request")]
     pub code: &'static str,
     /// Extra detail, e.g. each invalid field and why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     pub details: Option<serde_json::Value>,
 }
 

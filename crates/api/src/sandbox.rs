@@ -6,13 +6,38 @@ use uuid::Uuid;
 
 use crate::ApiError;
 
+/// The sandbox pages' routes.
+pub const ENDPOINTS: &[crate::Endpoint] = &[
+    crate::Endpoint {
+        method: "GET",
+        path: "/sandbox/kyc/{id}",
+        route: || web::route().to(kyc_page),
+    },
+    crate::Endpoint {
+        method: "GET",
+        path: "/sandbox/tos/{id}",
+        route: || web::route().to(tos_page),
+    },
+];
+
 /// Registers `GET /sandbox/kyc/{id}` and `GET /sandbox/tos/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sandbox/kyc/{id}", web::get().to(kyc_page))
-        .route("/sandbox/tos/{id}", web::get().to(tos_page));
+    crate::register(cfg, ENDPOINTS);
 }
 
-async fn kyc_page(id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The sandbox provider's stand-in for a hosted KYC flow (only with the sandbox provider).
+#[utoipa::path(
+    get,
+    path = "/sandbox/kyc/{id}",
+    tag = "sandbox",
+    operation_id = "sandbox_kyc_page",
+    params(("id" = String, Path, description = "The sandbox link id")),
+    responses(
+        (status = 200, description = "An HTML page", body = String, content_type = "text/html"),
+        (status = 404, description = "Not a sandbox link", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn kyc_page(id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     page(
         &id,
         "Sandbox identity verification",
@@ -22,7 +47,20 @@ async fn kyc_page(id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     )
 }
 
-async fn tos_page(id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The sandbox provider's stand-in for a terms-of-service page (only with the sandbox
+/// provider).
+#[utoipa::path(
+    get,
+    path = "/sandbox/tos/{id}",
+    tag = "sandbox",
+    operation_id = "sandbox_tos_page",
+    params(("id" = String, Path, description = "The sandbox link id")),
+    responses(
+        (status = 200, description = "An HTML page", body = String, content_type = "text/html"),
+        (status = 404, description = "Not a sandbox link", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn tos_page(id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     page(
         &id,
         "Sandbox terms of service",

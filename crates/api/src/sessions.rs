@@ -10,26 +10,31 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use domain::AccountId;
 use ports::Authenticate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::customers::Envelope;
+use crate::error::ErrorBody;
 use crate::{ApiError, AuthenticatedAccount, JwtKeys};
 
 /// The body of `POST /auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// The account id.
+    #[schema(example = "0b9f2c1e-4f1a-4c1e-9a57-2f1f0c1d2e3f")]
     pub account_id: String,
     /// The account's app secret.
+    #[schema(example = "sk_…")]
     pub app_secret: String,
 }
 
 /// An issued access token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenData {
     /// The bearer token.
     pub access_token: String,
     /// Always `bearer`.
+    #[schema(value_type = String, example = "bearer")]
     pub token_type: &'static str,
     /// Lifetime in seconds.
     pub expires_in: u64,
@@ -160,8 +165,28 @@ fn token_response(
     }))
 }
 
-/// `POST /auth/login`: an access token for an account id and app secret. Unknown
-/// account, wrong secret and disabled account all get the same `401`.
+/// An access token for an account id and app secret. Unknown account, wrong secret and
+/// disabled account all get the same `401`; repeated failures get `429`.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Authenticated", body = Envelope<TokenData>),
+        (status = 400, description = "Invalid request", body = ErrorBody),
+        (status = 401, description = "Invalid account id or app secret", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 429, description = "Too many failed logins", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 #[tracing::instrument(name = "http.login", skip_all)]
 pub async fn login(
     req: HttpRequest,
@@ -189,7 +214,22 @@ pub async fn login(
     }
 }
 
-/// `GET /auth/refresh-token`: a fresh token for the account of a valid one.
+/// A fresh token for the account of a valid one.
+#[utoipa::path(
+    get,
+    path = "/auth/refresh-token",
+    tag = "auth",
+    operation_id = "refresh_token",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A fresh token", body = Envelope<TokenData>),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
 #[tracing::instrument(name = "http.refresh_token", skip_all, fields(account_id = %account.0))]
 pub async fn refresh(
     account: AuthenticatedAccount,

@@ -17,8 +17,8 @@ use chrono::{TimeZone, Utc};
 use domain::{AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer};
 use ports::{
     AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, CustomerPage, LoginError,
-    MockAccountStatus, MockAuthenticate, MockCreateCustomer, MockReadCustomers, ReadCustomers,
-    ReadCustomersError,
+    MockAccountStatus, MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth,
+    ReadCustomers, ReadCustomersError, StoreHealth,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -127,6 +127,7 @@ struct Ports {
     read: MockReadCustomers,
     auth: MockAuthenticate,
     status: MockAccountStatus,
+    health: MockStoreHealth,
     throttle: ThrottleSettings,
 }
 
@@ -139,11 +140,16 @@ impl Ports {
         auth.expect_login().never();
         let mut status = MockAccountStatus::new();
         status.expect_is_active().returning(|_| Ok(true));
+        let mut health = MockStoreHealth::new();
+        health.expect_readiness().never();
+        health.expect_outbox_backlog().never();
+        health.expect_pool_state().never();
         Self {
             create: unreachable_use_case(),
             read,
             auth,
             status,
+            health,
             throttle: ThrottleSettings::default(),
         }
     }
@@ -157,12 +163,22 @@ impl Ports {
 }
 
 async fn call(ports: Ports, request: test::TestRequest) -> Reply {
+    call_all(ports, vec![request]).await.pop().unwrap()
+}
+
+/// Sends `requests` in order to one app instance.
+async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
     let create: Arc<dyn CreateCustomer> = Arc::new(ports.create);
     let read: Arc<dyn ReadCustomers> = Arc::new(ports.read);
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
+    let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
+    let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
     let app = test::init_service(
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::ops::observe))
+            .app_data(web::Data::new(metrics))
+            .app_data(web::Data::from(health))
             .app_data(web::Data::new(keys_with(SECRET)))
             .app_data(web::Data::from(create))
             .app_data(web::Data::from(read))
@@ -173,16 +189,21 @@ async fn call(ports: Ports, request: test::TestRequest) -> Reply {
             .default_service(web::to(api::not_found)),
     )
     .await;
-    let response = test::call_service(&app, request.to_request()).await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = test::read_body(response).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
+    let mut replies = vec![];
+    for request in requests {
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        replies.push(Reply {
+            status,
+            headers,
+            body,
+        });
     }
+    replies
 }
 
 async fn send(use_case: MockCreateCustomer, request: test::TestRequest) -> Reply {
@@ -974,4 +995,132 @@ async fn list_customers_rejects_a_cursor_of_another_account() {
     .await;
     assert_error_shape(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     assert!(reply.body["details"]["starting_after"].is_string());
+}
+
+// ---- /healthz, /readyz, /metrics and request ids
+
+#[actix_web::test]
+async fn healthz_answers_ok_without_a_token() {
+    let reply = call(Ports::new(), test::TestRequest::get().uri("/healthz")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"status": "ok"}));
+}
+
+fn health_answering(readiness: Result<(), String>) -> MockStoreHealth {
+    let mut health = MockStoreHealth::new();
+    health
+        .expect_readiness()
+        .times(1)
+        .returning(move || readiness.clone());
+    health
+}
+
+#[actix_web::test]
+async fn readyz_follows_the_store() {
+    let ports = Ports {
+        health: health_answering(Ok(())),
+        ..Ports::new()
+    };
+    let reply = call(ports, test::TestRequest::get().uri("/readyz")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"status": "ok"}));
+
+    let ports = Ports {
+        health: health_answering(Err("database unreachable".into())),
+        ..Ports::new()
+    };
+    let reply = call(ports, test::TestRequest::get().uri("/readyz")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        reply.body,
+        json!({"status": "unavailable", "reason": "database unreachable"})
+    );
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_template_and_show_pool_and_outbox() {
+    let mut health = MockStoreHealth::new();
+    health.expect_pool_state().returning(|| ports::PoolState {
+        in_use: 2,
+        idle: 3,
+        waiting: 1,
+    });
+    health.expect_outbox_backlog().returning(|| {
+        Ok(ports::OutboxBacklog {
+            queued: 4,
+            oldest_age: Some(Duration::from_secs(90)),
+        })
+    });
+    let mut read = MockReadCustomers::new();
+    read.expect_get_customer().returning(|_, _| Ok(None));
+    let ports = Ports {
+        health,
+        read,
+        ..Ports::with_create(succeeding_use_case())
+    };
+    let customer = format!("/customer/{}", Uuid::new_v4());
+    let replies = call_all(
+        ports,
+        vec![
+            post_customer().set_json(seed_body()),
+            get(&customer),
+            get(&customer),
+            test::TestRequest::get().uri("/metrics"),
+        ],
+    )
+    .await;
+    let text = replies[3].body.as_str().unwrap();
+    assert_eq!(
+        replies[3].headers.get(header::CONTENT_TYPE).unwrap(),
+        "text/plain; version=0.0.4"
+    );
+    for line in [
+        r#"http_requests_total{method="POST",route="/customer",status="201"} 1"#,
+        r#"http_requests_total{method="GET",route="/customer/{id}",status="404"} 2"#,
+        r#"http_request_duration_seconds_count{method="POST",route="/customer",status="201"} 1"#,
+        "db_pool_connections_in_use 2",
+        "db_pool_connections_idle 3",
+        "db_pool_waiting 1",
+        "kyc_mail_outbox_queued 4",
+        "kyc_mail_outbox_oldest_age_seconds 90",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    assert!(!text.contains(&customer), "paths must not become labels");
+}
+
+#[actix_web::test]
+async fn a_request_id_is_returned_taken_from_the_client_when_safe() {
+    let reply = call(
+        Ports::new(),
+        test::TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("X-Request-Id", "abc-123.x_y")),
+    )
+    .await;
+    assert_eq!(reply.headers.get("x-request-id").unwrap(), "abc-123.x_y");
+
+    let generated = call(Ports::new(), test::TestRequest::get().uri("/healthz")).await;
+    let id = generated
+        .headers
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(Uuid::parse_str(id).is_ok(), "{id}");
+
+    for unsafe_id in ["a b", &"x".repeat(129), "<script>"] {
+        let reply = call(
+            Ports::new(),
+            test::TestRequest::get()
+                .uri("/nope")
+                .insert_header(("X-Request-Id", unsafe_id)),
+        )
+        .await;
+        let id = reply.headers.get("x-request-id").unwrap().to_str().unwrap();
+        assert!(
+            Uuid::parse_str(id).is_ok(),
+            "{unsafe_id} was echoed as {id}"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod customers;
+pub mod health;
 pub mod kyc;
 pub mod mail;
 pub mod repository;
@@ -14,6 +15,7 @@ pub use customers::{
     CreateCustomer, CreateCustomerError, CustomerPage, CustomerService, ListCustomers,
     ReadCustomers, ReadCustomersError,
 };
+pub use health::{OutboxBacklog, PoolState, StoreHealth};
 pub use kyc::{KycLinkRequest, KycProvider, KycProviderError};
 pub use mail::{
     kyc_message_id, render_kyc_mail, KycMailJob, KycMailWorker, MailError, MailOutbox, Mailer,
@@ -25,6 +27,8 @@ pub use repository::{CustomerCursor, CustomerFilter, CustomerRepository, Reposit
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate};
 #[cfg(any(test, feature = "mock"))]
 pub use customers::{MockCreateCustomer, MockReadCustomers};
+#[cfg(any(test, feature = "mock"))]
+pub use health::MockStoreHealth;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]

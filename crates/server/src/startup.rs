@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{middleware, web, App, HttpServer};
 use adapters::bridge::{BridgeKycProvider, BridgeSettings};
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
+use adapters::metrics::MeteredKycProvider;
 use adapters::postgres::PgStore;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::sqlite::SqliteStore;
@@ -18,9 +19,8 @@ use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
     CustomerRepository, CustomerService, KycMailWorker, KycProvider, MailOutbox, Mailer,
-    ReadCustomers,
+    ReadCustomers, StoreHealth,
 };
-use tracing_actix_web::TracingLogger;
 
 use crate::config::{Config, KycProviderKind, Storage};
 use crate::secret::{self, SecretSource};
@@ -40,18 +40,20 @@ struct Stores {
     customers: Arc<dyn CustomerRepository>,
     outbox: Arc<dyn MailOutbox>,
     accounts: Arc<dyn AccountRepository>,
+    health: Arc<dyn StoreHealth>,
 }
 
 impl Stores {
     fn from_store<S>(store: S) -> Self
     where
-        S: CustomerRepository + MailOutbox + AccountRepository,
+        S: CustomerRepository + MailOutbox + AccountRepository + StoreHealth,
     {
         let store = Arc::new(store);
         Self {
             customers: store.clone(),
             outbox: store.clone(),
-            accounts: store,
+            accounts: store.clone(),
+            health: store,
         }
     }
 }
@@ -98,6 +100,10 @@ impl Application {
             })?),
             KycProviderKind::Sandbox => Arc::new(SandboxKycProvider::new(&public_url)),
         };
+        let registry = prometheus::Registry::new();
+        let kyc: Arc<dyn KycProvider> = Arc::new(MeteredKycProvider::new(kyc, &registry)?);
+        let metrics = web::Data::new(api::ops::Metrics::new(registry)?);
+        let health = web::Data::from(stores.health);
         let customers = Arc::new(CustomerService::new(repository, kyc));
         let create: Arc<dyn CreateCustomer> = customers.clone();
         let create = web::Data::from(create);
@@ -116,7 +122,9 @@ impl Application {
 
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(middleware::from_fn(api::ops::observe))
+                .app_data(metrics.clone())
+                .app_data(health.clone())
                 .app_data(keys.clone())
                 .app_data(create.clone())
                 .app_data(read.clone())

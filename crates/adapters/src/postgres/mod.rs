@@ -2,6 +2,7 @@
 //! (`uuid`, `timestamptz`, `jsonb`), migrations embedded in the binary.
 
 mod accounts;
+mod health;
 mod outbox;
 pub(crate) mod schema;
 

@@ -3,6 +3,7 @@
 //! "database is locked".
 
 mod accounts;
+mod health;
 mod outbox;
 mod schema;
 

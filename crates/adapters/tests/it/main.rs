@@ -7,6 +7,7 @@
 )]
 
 mod bridge;
+mod health_contract;
 mod kyc_contract;
 mod mail;
 mod migrations;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use adapters::postgres::PgStore;
 use adapters::sqlite::SqliteStore;
 use adapters::testing::{TempSqlite, TestPostgres};
-use ports::{AccountRepository, CustomerRepository, MailOutbox};
+use ports::{AccountRepository, CustomerRepository, MailOutbox, StoreHealth};
 
 /// The ports one adapter serves.
 #[derive(Clone)]
@@ -13,15 +13,17 @@ pub struct Store {
     pub customers: Arc<dyn CustomerRepository>,
     pub outbox: Arc<dyn MailOutbox>,
     pub accounts: Arc<dyn AccountRepository>,
+    pub health: Arc<dyn StoreHealth>,
 }
 
 impl Store {
-    fn of<T: CustomerRepository + MailOutbox + AccountRepository>(repo: T) -> Self {
+    fn of<T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth>(repo: T) -> Self {
         let repo = Arc::new(repo);
         Self {
             customers: repo.clone(),
             outbox: repo.clone(),
-            accounts: repo,
+            accounts: repo.clone(),
+            health: repo,
         }
     }
 

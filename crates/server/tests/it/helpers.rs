@@ -135,9 +135,14 @@ pub async fn start_on_postgres_with(
     bridge: &MockServer,
     extra: &[&str],
 ) -> TestApp {
+    start_on_database_url(db.url(), bridge, extra).await
+}
+
+/// The application on the PostgreSQL database at `url` with Bridge at `bridge`.
+pub async fn start_on_database_url(url: &str, bridge: &MockServer, extra: &[&str]) -> TestApp {
     let mut args: Vec<String> = [
         "--database-url",
-        db.url(),
+        url,
         "--jwt-secret",
         SECRET,
         "--kyc-provider",
@@ -237,4 +242,20 @@ pub fn settled(data: &Value) -> Value {
         object.remove("kyc_mail_status");
     }
     data
+}
+
+/// Waits until the async `check` holds or `timeout` passes; returns whether it held.
+pub async fn eventually_async<F, Fut>(timeout: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    check().await
 }

@@ -10,6 +10,8 @@
 mod accounts;
 mod helpers;
 mod mail;
+mod ops;
 mod postgres_bridge;
 mod process;
+mod shutdown;
 mod zero_config;

@@ -8,7 +8,7 @@ use adapters::testing::TempSqlite;
 use crate::helpers::{seed_body, settled};
 
 /// The binary with none of the service's settings inherited from the environment.
-fn server() -> Command {
+pub(crate) fn server() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     for var in [
         "DATABASE_URL",
@@ -26,7 +26,7 @@ fn server() -> Command {
     command
 }
 
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -70,7 +70,7 @@ fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
 }
 
 /// Runs the binary with `args` on `data_dir`; its stdout, or a panic with its stderr.
-fn run_ok(data_dir: &str, args: &[&str]) -> String {
+pub(crate) fn run_ok(data_dir: &str, args: &[&str]) -> String {
     let output = server()
         .args(args)
         .args(["--data-dir", data_dir])
@@ -85,7 +85,7 @@ fn run_ok(data_dir: &str, args: &[&str]) -> String {
 }
 
 /// The value of `key: value` in the CLI's output.
-fn field(output: &str, key: &str) -> String {
+pub(crate) fn field(output: &str, key: &str) -> String {
     output
         .lines()
         .find_map(|line| line.strip_prefix(&format!("{key}: ")))

@@ -1,0 +1,88 @@
+//! The store-health contract (readiness, pool state, outbox backlog) on both stores, and
+//! readiness of a database whose migrations have not run.
+
+use std::time::Duration;
+
+use adapters::testing::{sample_customer, test_pool_settings, TempSqlite, TestPostgres};
+use ports::StoreHealth;
+
+use crate::stores::{contract_suite, Store};
+
+pub async fn a_migrated_store_is_ready(store: Store) {
+    assert_eq!(store.health.readiness().await, Ok(()));
+}
+
+pub async fn the_pool_state_counts_open_connections(store: Store) {
+    store.health.readiness().await.unwrap();
+    let state = store.health.pool_state();
+    assert!(state.in_use + state.idle >= 1, "{state:?}");
+}
+
+pub async fn the_backlog_counts_queued_mails_and_their_age(store: Store) {
+    let empty = store.health.outbox_backlog().await.unwrap();
+    assert_eq!((empty.queued, empty.oldest_age), (0, None));
+
+    let account = store.account().await;
+    for email in ["one@example.com", "two@example.com"] {
+        store
+            .customers
+            .insert(&sample_customer(account, email))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let backlog = store.health.outbox_backlog().await.unwrap();
+    assert_eq!(backlog.queued, 2);
+    let age = backlog.oldest_age.unwrap();
+    assert!(age < Duration::from_secs(60), "{age:?}");
+}
+
+contract_suite!(
+    a_migrated_store_is_ready,
+    the_pool_state_counts_open_connections,
+    the_backlog_counts_queued_mails_and_their_age,
+);
+
+#[tokio::test]
+async fn a_postgres_database_without_migrations_is_not_ready() {
+    let Some(db) = TestPostgres::create() else {
+        return;
+    };
+    let pool = adapters::postgres::connect(db.url(), &test_pool_settings()).unwrap();
+    let store = adapters::postgres::PgStore::new(pool);
+    let reason = store.readiness().await.unwrap_err();
+    assert!(reason.contains("migrations"), "{reason}");
+    assert!(!reason.contains(db.url()));
+}
+
+#[tokio::test]
+async fn a_sqlite_database_without_migrations_is_not_ready() {
+    let file = TempSqlite::new();
+    let pool = adapters::sqlite::connect(&file.path(), &test_pool_settings()).unwrap();
+    let store = adapters::sqlite::SqliteStore::new(pool);
+    assert!(store.readiness().await.unwrap_err().contains("migrations"));
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_not_ready_within_the_pool_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A lazily connecting pool, so that building it does not fail already.
+    let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(format!(
+        "postgres://postgres@127.0.0.1:{port}/nothing"
+    ));
+    let pool = diesel::r2d2::Pool::builder()
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_millis(300))
+        .build_unchecked(manager);
+    let store = adapters::postgres::PgStore::new(pool);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        store.readiness().await,
+        Err("database unreachable".to_owned())
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

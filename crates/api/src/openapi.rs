@@ -1,0 +1,227 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types,
+//! served at `/openapi.json`, and an interactive reference at `/docs` whose assets are
+//! compiled into the binary (Swagger UI 5.35.0, Apache-2.0; nothing is fetched from a CDN).
+
+use std::sync::OnceLock;
+
+use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
+use actix_web::HttpResponse;
+use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{customers, error, ops, sandbox, sessions};
+
+/// The API's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Customer onboarding API",
+        description = "Registers customers, obtains hosted KYC links from a KYC provider \
+                       (Bridge's KYC Links API or the offline sandbox), stores them and e-mails \
+                       the links. Every error has the shape `{\"error\", \"code\", \"details\"?}`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        customers::create_customer,
+        customers::get_customer,
+        customers::list_customers,
+        sessions::login,
+        sessions::refresh,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        openapi_json,
+        docs_page,
+        docs_script,
+        docs_stylesheet,
+        sandbox::kyc_page,
+        sandbox::tos_page,
+    ),
+    components(schemas(
+        customers::CreateCustomerRequest,
+        customers::CustomerData,
+        customers::CustomerKind,
+        customers::KycMailState,
+        customers::ListResponse,
+        sessions::LoginBody,
+        sessions::TokenData,
+        error::ErrorBody,
+        ops::Health,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "customers", description = "Registering and reading customers"),
+        (name = "auth", description = "Access tokens for accounts"),
+        (name = "operations", description = "Health and metrics"),
+        (name = "docs", description = "This document and its reference page"),
+        (name = "sandbox", description = "Pages behind the sandbox provider's links (KYC_PROVIDER=sandbox only)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from POST /auth/login (HS256 JWT; `sub` is the account id)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The seed document's request body.
+pub fn seed_request_example() -> Value {
+    json!({
+        "customer_name": "Emmanuel A Towoju",
+        "customer_email": "tbash7676@gmail.com",
+        "customer_phone": "+2349039395114",
+        "customer_country": "USA",
+        "customer_type": "individual",
+        "send_kyc_mail": true
+    })
+}
+
+/// The seed document's customer, with this service's additions.
+pub fn seed_customer_example() -> Value {
+    json!({
+        "id": "25ea7e0b-1f53-4a92-bbf6-9fa4da7a32b1",
+        "full_name": "Emmanuel A Towoju",
+        "email": "tbash7676@gmail.com",
+        "phone": "+2349039395114",
+        "country": "USA",
+        "type": "individual",
+        "kyc_link": "https://bridge.withpersona.com/verify?inquiry-template-id=itmpl_NtHYpb9AbEYCPxGo5iRbc9d2&fields[developer_id]=2da859f2&reference-id=7d5b9315",
+        "tos_link": "https://dashboard.bridge.xyz/accept-terms-of-service?customer_id=7d5b9315-796e-4d4d-b771-1ee5997e4abf",
+        "kyc_status": "approved",
+        "rejection_reasons": [],
+        "tos_status": "pending",
+        "created_at": "2024-12-01T18:46:15.392Z",
+        "customer_id": "7d5b9315-796e-4d4d-b771-1ee5997e4abf",
+        "persona_inquiry_type": "gov_id_db",
+        "kyc_mail_status": "queued"
+    })
+}
+
+/// The document as JSON, built once.
+pub fn document_json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"could not render the document: {e}\"}}"))
+    })
+}
+
+fn cached(content_type: ContentType, body: &'static [u8]) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(content_type)
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(86_400),
+        ]))
+        .body(body)
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "docs",
+    operation_id = "openapi_document",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object,
+        content_type = "application/json"))
+)]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(document_json())
+}
+
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Customer onboarding API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "/openapi.json",
+      dom_id: "#swagger-ui",
+      validatorUrl: null,
+      deepLinking: true,
+      persistAuthorization: true
+    });
+  </script>
+</body>
+</html>
+"##;
+
+/// The interactive API reference (Swagger UI, served from this binary).
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "docs",
+    operation_id = "docs_page",
+    responses((status = 200, description = "An HTML page", body = String, content_type = "text/html"))
+)]
+pub async fn docs_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(ContentType::html())
+        .body(DOCS_PAGE)
+}
+
+/// Swagger UI's script, bundled into the binary.
+#[utoipa::path(
+    get,
+    path = "/docs/swagger-ui-bundle.js",
+    tag = "docs",
+    operation_id = "docs_script",
+    responses((status = 200, description = "JavaScript", body = String, content_type = "text/javascript"))
+)]
+pub async fn docs_script() -> HttpResponse {
+    cached(
+        ContentType(mime_javascript()),
+        include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
+    )
+}
+
+/// Swagger UI's stylesheet, bundled into the binary.
+#[utoipa::path(
+    get,
+    path = "/docs/swagger-ui.css",
+    tag = "docs",
+    operation_id = "docs_stylesheet",
+    responses((status = 200, description = "CSS", body = String, content_type = "text/css"))
+)]
+pub async fn docs_stylesheet() -> HttpResponse {
+    cached(
+        ContentType(mime_css()),
+        include_bytes!("../assets/swagger-ui/swagger-ui.css"),
+    )
+}
+
+fn mime_javascript() -> actix_web::mime::Mime {
+    "text/javascript; charset=utf-8"
+        .parse()
+        .unwrap_or(actix_web::mime::APPLICATION_JAVASCRIPT)
+}
+
+fn mime_css() -> actix_web::mime::Mime {
+    actix_web::mime::TEXT_CSS_UTF_8
+}

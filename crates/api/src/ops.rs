@@ -1,0 +1,257 @@
+//! Operability: request ids, one log line and metrics per request, `GET /healthz`,
+//! `GET /readyz` and `GET /metrics`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage as _, HttpResponse};
+use ports::StoreHealth;
+use prometheus::{
+    Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use serde::Serialize;
+use tracing::Instrument as _;
+
+use crate::error::ErrorBody;
+use crate::ApiError;
+
+/// The request-id header, accepted from the client and always returned.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id of the current request (also in request extensions).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The service's Prometheus metrics.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    pool_in_use: IntGauge,
+    pool_idle: IntGauge,
+    pool_waiting: IntGauge,
+    outbox_queued: IntGauge,
+    outbox_oldest_age: Gauge,
+}
+
+impl Metrics {
+    /// Registers the HTTP, pool and outbox metrics in `registry`.
+    pub fn new(registry: Registry) -> prometheus::Result<Self> {
+        let labels = ["method", "route", "status"];
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template and status",
+            ),
+            &labels,
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template and status",
+            ),
+            &labels,
+        )?;
+        let pool_in_use = IntGauge::new(
+            "db_pool_connections_in_use",
+            "Database connections checked out",
+        )?;
+        let pool_idle = IntGauge::new(
+            "db_pool_connections_idle",
+            "Open database connections not in use",
+        )?;
+        let pool_waiting = IntGauge::new(
+            "db_pool_waiting",
+            "Callers waiting for a database connection",
+        )?;
+        let outbox_queued =
+            IntGauge::new("kyc_mail_outbox_queued", "KYC mails queued for sending")?;
+        let outbox_oldest_age = Gauge::new(
+            "kyc_mail_outbox_oldest_age_seconds",
+            "Age of the oldest queued KYC mail (0 when none)",
+        )?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(pool_in_use.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        registry.register(Box::new(pool_waiting.clone()))?;
+        registry.register(Box::new(outbox_queued.clone()))?;
+        registry.register(Box::new(outbox_oldest_age.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            pool_in_use,
+            pool_idle,
+            pool_waiting,
+            outbox_queued,
+            outbox_oldest_age,
+        })
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.http_requests.with_label_values(&labels).inc();
+        self.http_duration
+            .with_label_values(&labels)
+            .observe(seconds);
+    }
+}
+
+/// A client's request id when it is safe to log and echo (1–128 of `A-Za-z0-9._-`),
+/// otherwise a new UUID.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Middleware: gives each request an id (returned in `X-Request-Id`), runs it in an
+/// `http.request` span, logs one line when it completes, and counts it. Logs carry the
+/// route template, never the path or query string, which may hold personal data.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span =
+        tracing::info_span!("http.request", request_id = %id, method = %method, route = %route);
+    let result = next.call(req).instrument(span.clone()).await;
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "request completed"
+        );
+    });
+    if let Some(metrics) = metrics {
+        metrics.observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    let mut response = result?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// The health answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+    /// Why the service is not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+}
+
+/// The process is alive and serving (no database check). No authentication.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "healthz",
+    responses((status = 200, description = "Alive", body = Health))
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        reason: None,
+    })
+}
+
+/// Ready to serve: the database answers and every migration is applied; `503` with a
+/// reason otherwise. No authentication.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready, with the reason", body = Health),
+    )
+)]
+pub async fn readyz(store: web::Data<dyn StoreHealth>) -> HttpResponse {
+    match store.readiness().await {
+        Ok(()) => HttpResponse::Ok().json(Health {
+            status: "ok",
+            reason: None,
+        }),
+        Err(reason) => HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable",
+            reason: Some(reason),
+        }),
+    }
+}
+
+/// Every metric in Prometheus text format: requests and latency by route and status, the
+/// database pool, KYC provider calls, the mail outbox. No authentication.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+            content_type = "text/plain"),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+    )
+)]
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    store: web::Data<dyn StoreHealth>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = store.pool_state();
+    metrics.pool_in_use.set(i64::from(pool.in_use));
+    metrics.pool_idle.set(i64::from(pool.idle));
+    metrics
+        .pool_waiting
+        .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
+    match store.outbox_backlog().await {
+        Ok(backlog) => {
+            metrics
+                .outbox_queued
+                .set(i64::try_from(backlog.queued).unwrap_or(i64::MAX));
+            metrics
+                .outbox_oldest_age
+                .set(backlog.oldest_age.map_or(0.0, |age| age.as_secs_f64()));
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the outbox backlog for /metrics"),
+    }
+    let encoder = TextEncoder::new();
+    let mut body = Vec::new();
+    encoder
+        .encode(&metrics.registry.gather(), &mut body)
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not encode metrics");
+            ApiError::internal()
+        })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, encoder.format_type()))
+        .body(body))
+}

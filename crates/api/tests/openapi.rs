@@ -1,0 +1,159 @@
+//! The OpenAPI document against the routes the app really registers, and the offline
+//! reference page.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+use std::collections::BTreeSet;
+
+use actix_web::test as web_test;
+use actix_web::App;
+use serde_json::Value;
+
+fn document() -> Value {
+    serde_json::from_str(api::openapi::document_json()).unwrap()
+}
+
+fn registered() -> BTreeSet<(String, String)> {
+    api::ENDPOINTS
+        .iter()
+        .chain(api::sandbox::ENDPOINTS)
+        .map(|e| (e.method.to_ascii_lowercase(), e.path.to_owned()))
+        .collect()
+}
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.insert((method.clone(), path.clone()));
+        }
+    }
+    operations
+}
+
+#[test]
+fn every_registered_route_is_documented_and_nothing_else() {
+    let doc = document();
+    let registered = registered();
+    let documented = documented(&doc);
+    let missing: Vec<_> = registered.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the document: {missing:?}"
+    );
+    let extra: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        extra.is_empty(),
+        "documented routes that do not exist: {extra:?}"
+    );
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_bearer_security_on_protected_routes() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for (method, path) in [
+        ("post", "/customer"),
+        ("get", "/customer/{id}"),
+        ("get", "/customers"),
+        ("get", "/auth/refresh-token"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert_eq!(
+            operation["security"][0]["bearer"],
+            serde_json::json!([]),
+            "{method} {path}"
+        );
+        for status in ["401", "500", "503"] {
+            assert_eq!(
+                operation["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path} {status}"
+            );
+        }
+    }
+    assert!(doc["paths"]["/auth/login"]["post"]
+        .get("security")
+        .is_none());
+    let create = &doc["paths"]["/customer"]["post"]["responses"];
+    for status in [
+        "201", "400", "401", "409", "413", "415", "422", "500", "502", "503", "504",
+    ] {
+        assert!(
+            create.get(status).is_some(),
+            "POST /customer lacks {status}"
+        );
+    }
+}
+
+#[test]
+fn the_documented_request_body_has_exactly_the_accepted_fields_and_the_seed_example() {
+    let doc = document();
+    let schema = &doc["components"]["schemas"]["CreateCustomerRequest"];
+    let properties: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let accepted: BTreeSet<&str> = api::customers::FIELDS.into_iter().collect();
+    assert_eq!(properties, accepted);
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["example"], api::openapi::seed_request_example());
+    // The example is one the handler accepts.
+    api::customers::CreateCustomerBody::new(api::openapi::seed_request_example())
+        .try_into_domain()
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn the_reference_page_and_its_assets_are_served_without_any_external_fetch() {
+    let app = web_test::init_service(App::new().configure(|cfg| {
+        api::register(cfg, api::ENDPOINTS);
+    }))
+    .await;
+    let page =
+        web_test::call_and_read_body(&app, web_test::TestRequest::get().uri("/docs").to_request())
+            .await;
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(page.contains("/openapi.json"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    for (asset, content_type) in [
+        ("/docs/swagger-ui-bundle.js", "text/javascript"),
+        ("/docs/swagger-ui.css", "text/css"),
+    ] {
+        assert!(page.contains(asset));
+        let response =
+            web_test::call_service(&app, web_test::TestRequest::get().uri(asset).to_request())
+                .await;
+        assert_eq!(response.status(), 200, "{asset}");
+        let served = response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(served.starts_with(content_type), "{asset}: {served}");
+        assert!(web_test::read_body(response).await.len() > 10_000);
+    }
+    let json = web_test::call_and_read_body(
+        &app,
+        web_test::TestRequest::get()
+            .uri("/openapi.json")
+            .to_request(),
+    )
+    .await;
+    let served: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(served, document());
+}
