@@ -188,10 +188,12 @@ impl Application {
     /// mail worker after the batch it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        tracing::info!("HTTP server stopped; stopping the KYC mail worker");
         let _ = self.stop_worker.send(true);
         if tokio::time::timeout(self.grace, self.worker).await.is_err() {
             tracing::warn!("the KYC mail worker did not stop within the grace period");
         }
+        tracing::info!("shut down cleanly");
         served
     }
 }
