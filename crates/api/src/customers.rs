@@ -414,14 +414,18 @@ impl ListParams {
                 .map(|id| Some(CustomerId(id))),
         };
         let email = match self.email {
-            Some(e) if e.trim().is_empty() || e.len() > domain::MAX_EMAIL_CHARS => {
+            Some(e)
+                if e.trim().is_empty()
+                    || e.len() > domain::MAX_EMAIL_CHARS
+                    || e.chars().any(char::is_control) =>
+            {
                 errors.push(FieldError::new("email", "must be an e-mail address"));
                 None
             }
             other => Some(other.map(|e| e.trim().to_owned())),
         };
         let kyc_status = match self.kyc_status {
-            Some(s) if s.is_empty() || s.len() > 64 => {
+            Some(s) if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
                 errors.push(FieldError::new(
                     "kyc_status",
                     "must be a KYC status such as not_started or approved",

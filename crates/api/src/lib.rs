@@ -129,8 +129,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The app's default service: a JSON 404 for every unknown path.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    tracing::debug!(path = %req.path(), "no such route");
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    // The path itself is not logged: it may carry personal data.
     ApiError::not_found().error_response()
 }
 

@@ -126,7 +126,12 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
-    let method = req.method().as_str().to_owned();
+    // Bounded label values: a client can send any method name.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -156,6 +161,9 @@ pub async fn observe(
     }
     Ok(response)
 }
+
+/// Longest a readiness check may take (a database that neither answers nor refuses).
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The health answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -197,7 +205,10 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(store: web::Data<dyn StoreHealth>) -> HttpResponse {
-    match store.readiness().await {
+    let answer = actix_web::rt::time::timeout(READINESS_TIMEOUT, store.readiness())
+        .await
+        .unwrap_or_else(|_| Err("readiness check timed out".to_owned()));
+    match answer {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ok",
             reason: None,

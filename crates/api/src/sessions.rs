@@ -61,14 +61,43 @@ impl Default for ThrottleSettings {
     }
 }
 
-/// Counts failed logins; refuses further attempts with `429` once a key is over its limit.
+/// Counts failed logins per account and per client address; refuses further attempts
+/// with `429` once a key is over its limit. Each attempt is counted *before* the secret is
+/// checked (and uncounted if it succeeds), so parallel attempts cannot slip past the limit.
 pub struct LoginThrottle {
     settings: ThrottleSettings,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
-/// Most keys kept; beyond it expired entries are swept (and, if need be, all).
+/// Most keys kept; beyond it expired entries are swept, then the oldest dropped.
 const MAX_KEYS: usize = 100_000;
+
+/// The two keys an attempt counts against.
+struct Keys {
+    account: String,
+    address: String,
+}
+
+impl Keys {
+    fn of(account_id: &str, address: Option<IpAddr>) -> Self {
+        // One key per account however its id is spelled; one shared key for non-ids.
+        let account = uuid::Uuid::parse_str(account_id.trim()).map_or_else(
+            |_| "account:invalid".to_owned(),
+            |id| format!("account:{id}"),
+        );
+        let address = match address {
+            // One IPv6 holder usually has a whole /64.
+            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Some(IpAddr::V6(v6)) => format!("address:{}", v6.to_canonical()),
+            Some(ip) => format!("address:{ip}"),
+            None => "address:unknown".to_owned(),
+        };
+        Self { account, address }
+    }
+}
 
 impl LoginThrottle {
     /// A throttle with these limits.
@@ -79,67 +108,63 @@ impl LoginThrottle {
         }
     }
 
-    fn keys(account_id: &str, address: Option<IpAddr>) -> [(String, bool); 2] {
-        [
-            (
-                format!("account:{}", account_id.trim().to_ascii_lowercase()),
-                true,
-            ),
-            (
-                format!(
-                    "address:{}",
-                    address.map_or_else(|| "unknown".into(), |a| a.to_string())
-                ),
-                false,
-            ),
-        ]
-    }
-
-    /// `Err(seconds to wait)` when either key is over its limit.
-    fn check(&self, account_id: &str, address: Option<IpAddr>) -> Result<(), u32> {
-        let Ok(failures) = self.failures.lock() else {
+    /// Counts one attempt against both keys, or `Err(seconds to wait)` when either is
+    /// already at its limit (and then counts nothing).
+    fn reserve(&self, keys: &Keys) -> Result<(), u32> {
+        let Ok(mut failures) = self.failures.lock() else {
             return Ok(());
         };
-        for (key, is_account) in Self::keys(account_id, address) {
-            let limit = if is_account {
-                self.settings.per_account
-            } else {
-                self.settings.per_address
-            };
-            if let Some((count, since)) = failures.get(&key) {
+        let window = self.settings.window;
+        let limits = [
+            (&keys.account, self.settings.per_account),
+            (&keys.address, self.settings.per_address),
+        ];
+        for (key, limit) in limits {
+            if let Some((count, since)) = failures.get(key.as_str()) {
                 let elapsed = since.elapsed();
-                if elapsed < self.settings.window && *count >= limit {
-                    let wait = self.settings.window - elapsed;
+                if elapsed < window && *count >= limit {
+                    let wait = window - elapsed;
                     return Err(u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1));
                 }
             }
         }
-        Ok(())
-    }
-
-    fn record_failure(&self, account_id: &str, address: Option<IpAddr>) {
-        let Ok(mut failures) = self.failures.lock() else {
-            return;
-        };
-        if failures.len() >= MAX_KEYS {
-            let window = self.settings.window;
+        if failures.len() + 2 > MAX_KEYS {
             failures.retain(|_, (_, since)| since.elapsed() < window);
-            if failures.len() >= MAX_KEYS {
-                failures.clear();
+            while failures.len() + 2 > MAX_KEYS {
+                let oldest = failures
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(key, _)| key.clone());
+                match oldest {
+                    Some(key) => failures.remove(&key),
+                    None => break,
+                };
             }
         }
-        for (key, _) in Self::keys(account_id, address) {
-            let entry = failures.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= self.settings.window {
+        for (key, _) in limits {
+            let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+            if entry.1.elapsed() >= window {
                 *entry = (0, Instant::now());
             }
             entry.0 += 1;
         }
+        Ok(())
     }
 
-    fn record_success(&self, account_id: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&Self::keys(account_id, None)[0].0);
+    /// Takes back a reserved attempt that did not fail: after a success the account's
+    /// count is cleared; after an outage (which says nothing about the secret) both
+    /// counts are decremented.
+    fn release(&self, keys: &Keys, succeeded: bool) {
+        let Ok(mut failures) = self.failures.lock() else {
+            return;
+        };
+        if succeeded {
+            failures.remove(&keys.account);
+        } else if let Some(entry) = failures.get_mut(&keys.account) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+        if let Some(entry) = failures.get_mut(&keys.address) {
+            entry.0 = entry.0.saturating_sub(1);
         }
     }
 }
@@ -195,22 +220,22 @@ pub async fn login(
     keys: web::Data<JwtKeys>,
     throttle: web::Data<LoginThrottle>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = req.peer_addr().map(|a| a.ip());
     let body = body.into_inner();
+    let throttle_keys = Keys::of(&body.account_id, req.peer_addr().map(|a| a.ip()));
     throttle
-        .check(&body.account_id, address)
+        .reserve(&throttle_keys)
         .map_err(ApiError::too_many_requests)?;
     match auth.login(&body.account_id, &body.app_secret).await {
         Ok(account) => {
-            throttle.record_success(&body.account_id);
+            throttle.release(&throttle_keys, true);
             tracing::info!(account_id = %account, "login succeeded");
             token_response(&keys, account, "Authentication successful")
         }
-        Err(ports::LoginError::InvalidCredentials) => {
-            throttle.record_failure(&body.account_id, address);
-            Err(ApiError::invalid_credentials())
+        Err(ports::LoginError::InvalidCredentials) => Err(ApiError::invalid_credentials()),
+        Err(other) => {
+            throttle.release(&throttle_keys, false);
+            Err(other.into())
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -242,38 +267,59 @@ pub async fn refresh(
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_throttle_refuses_after_the_limit_and_forgets_on_success() {
-        let throttle = LoginThrottle::new(ThrottleSettings {
-            per_account: 2,
-            per_address: 100,
+    const ID: &str = "2da859f2-9764-48e6-92e6-dd9f6747801b";
+
+    fn throttle(per_account: u32, per_address: u32) -> LoginThrottle {
+        LoginThrottle::new(ThrottleSettings {
+            per_account,
+            per_address,
             window: Duration::from_secs(60),
-        });
-        let ip = Some("127.0.0.1".parse().unwrap());
-        assert!(throttle.check("a", ip).is_ok());
-        throttle.record_failure("a", ip);
-        throttle.record_failure("a", ip);
-        let wait = throttle.check("A", ip).unwrap_err();
-        assert!(wait > 0 && wait <= 60);
-        assert!(throttle.check("b", ip).is_ok());
-        throttle.record_success("a");
-        assert!(throttle.check("a", ip).is_ok());
+        })
+    }
+
+    fn keys(account: &str, ip: &str) -> Keys {
+        Keys::of(account, Some(ip.parse().unwrap()))
     }
 
     #[test]
-    fn the_throttle_limits_one_address_across_accounts() {
-        let throttle = LoginThrottle::new(ThrottleSettings {
-            per_account: 100,
-            per_address: 3,
-            window: Duration::from_secs(60),
-        });
-        let ip = Some("10.0.0.1".parse().unwrap());
-        for account in ["a", "b", "c"] {
-            throttle.record_failure(account, ip);
+    fn the_throttle_refuses_after_the_limit_and_forgets_on_success() {
+        let throttle = throttle(2, 100);
+        let k = keys(ID, "127.0.0.1");
+        assert!(throttle.reserve(&k).is_ok());
+        assert!(throttle.reserve(&k).is_ok());
+        // Another spelling of the same id counts against the same account.
+        let braced = keys(&format!("{{{}}}", ID.to_uppercase()), "127.0.0.1");
+        let wait = throttle.reserve(&braced).unwrap_err();
+        assert!(wait > 0 && wait <= 60);
+        assert!(throttle.reserve(&keys("not-an-id", "127.0.0.1")).is_ok());
+        throttle.release(&k, true);
+        assert!(throttle.reserve(&k).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_so_parallel_guesses_cannot_pass_the_limit() {
+        let throttle = throttle(3, 100);
+        let k = keys(ID, "127.0.0.1");
+        // Nothing has failed yet, but three attempts are under way: the fourth waits.
+        for _ in 0..3 {
+            assert!(throttle.reserve(&k).is_ok());
         }
-        assert!(throttle.check("d", ip).is_err());
-        assert!(throttle
-            .check("d", Some("10.0.0.2".parse().unwrap()))
-            .is_ok());
+        assert!(throttle.reserve(&k).is_err());
+        // An outage is not a failed guess.
+        throttle.release(&k, false);
+        assert!(throttle.reserve(&k).is_ok());
+    }
+
+    #[test]
+    fn the_throttle_limits_one_address_across_accounts_and_ipv6_by_64() {
+        let throttle = throttle(100, 3);
+        for n in 0..3u128 {
+            let id = uuid::Uuid::from_u128(n).to_string();
+            assert!(throttle.reserve(&keys(&id, "2001:db8::1")).is_ok());
+        }
+        let other = uuid::Uuid::from_u128(9).to_string();
+        assert!(throttle.reserve(&keys(&other, "2001:db8::ffff")).is_err());
+        assert!(throttle.reserve(&keys(&other, "2001:db8:0:1::1")).is_ok());
+        assert!(throttle.reserve(&keys(&other, "10.0.0.2")).is_ok());
     }
 }

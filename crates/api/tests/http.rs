@@ -963,6 +963,10 @@ async fn list_customers_names_every_bad_parameter() {
             vec!["limit", "starting_after"],
         ),
         ("email=", vec!["email"]),
+        (
+            "email=a%00b%40example.com&kyc_status=%00",
+            vec!["email", "kyc_status"],
+        ),
     ] {
         let reply = call(Ports::new(), get(&format!("/customers?{query}"))).await;
         assert_error_shape(&reply, StatusCode::BAD_REQUEST, "invalid_request");
@@ -1065,13 +1069,24 @@ async fn metrics_count_requests_by_route_template_and_show_pool_and_outbox() {
             post_customer().set_json(seed_body()),
             get(&customer),
             get(&customer),
+            test::TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(b"AAAA1").unwrap())
+                .uri("/healthz"),
             test::TestRequest::get().uri("/metrics"),
         ],
     )
     .await;
-    let text = replies[3].body.as_str().unwrap();
+    let text = replies[4].body.as_str().unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="OTHER",route="/healthz",status="405"} 1"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("AAAA1"),
+        "a client's method name must not become a label"
+    );
     assert_eq!(
-        replies[3].headers.get(header::CONTENT_TYPE).unwrap(),
+        replies[4].headers.get(header::CONTENT_TYPE).unwrap(),
         "text/plain; version=0.0.4"
     );
     for line in [

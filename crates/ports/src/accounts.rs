@@ -85,6 +85,7 @@ pub struct AccountService {
     dummy_hash: String,
     status_cache: Mutex<HashMap<AccountId, (bool, Instant)>>,
     status_ttl: Duration,
+    verifications: tokio::sync::Semaphore,
 }
 
 /// Prefix of every app secret, so a leaked one is recognisable in a scan.
@@ -101,6 +102,9 @@ impl AccountService {
             dummy_hash: hash_secret(&new_app_secret())?,
             status_cache: Mutex::new(HashMap::new()),
             status_ttl,
+            verifications: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         })
     }
 
@@ -179,13 +183,24 @@ impl Authenticate for AccountService {
         };
         // Always run one argon2 verification, against the dummy hash when there is no
         // account, so the answer's timing does not tell whether the account exists.
-        let hash = account
-            .as_ref()
-            .map_or_else(|| self.dummy_hash.clone(), |a| a.secret_hash.clone());
+        // An account without a usable hash (imported, never given a secret) costs the
+        // same too.
+        let (hash, usable) = match &account {
+            Some(a) if PasswordHash::new(&a.secret_hash).is_ok() => (a.secret_hash.clone(), true),
+            _ => (self.dummy_hash.clone(), false),
+        };
         let secret = app_secret.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+        // Each verification takes ~19 MiB and a blocking thread: bound how many run at
+        // once, so a flood of logins cannot exhaust memory or starve database calls.
+        let _permit = self
+            .verifications
+            .acquire()
             .await
             .map_err(|e| LoginError::Unexpected(e.into()))?;
+        let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+            .await
+            .map_err(|e| LoginError::Unexpected(e.into()))?
+            && usable;
         match account {
             Some(account) if matches && !account.disabled => Ok(account.id),
             _ => Err(LoginError::InvalidCredentials),
@@ -289,6 +304,15 @@ mod tests {
                 service(MockAccountRepository::new()),
                 "not-a-uuid",
                 "sk_right",
+            ),
+            // An imported account has no usable hash: nothing matches it.
+            (
+                service(repo_with(Some(Account {
+                    secret_hash: "!".into(),
+                    ..account("sk_right", false)
+                }))),
+                id,
+                "!",
             ),
         ];
         for (service, id, secret) in cases {

@@ -210,13 +210,25 @@ impl KycMailWorker {
         }
     }
 
-    /// Claims and handles one batch of due jobs; returns how many were handled.
+    /// Claims and handles one batch of due jobs; returns how many were handled. Stops
+    /// early once half the lease is used, so that no mail is still being sent when its
+    /// lease runs out and another worker may claim it; the rest are claimed again later.
     pub async fn run_once(&self) -> Result<usize, RepositoryError> {
+        let claimed = std::time::Instant::now();
         let jobs = self.outbox.claim_due(self.batch_size, self.lease).await?;
+        let mut handled = 0;
         for job in &jobs {
+            if claimed.elapsed() >= self.lease / 2 {
+                tracing::info!(
+                    left = jobs.len() - handled,
+                    "half the lease used; leaving the rest of the batch for later"
+                );
+                break;
+            }
             self.deliver(job).await?;
+            handled += 1;
         }
-        Ok(jobs.len())
+        Ok(handled)
     }
 
     #[tracing::instrument(name = "kyc_mail.deliver", skip_all, fields(customer_id = %job.customer_id, attempt = job.attempt))]
@@ -430,6 +442,49 @@ mod tests {
         mailer.expect_send().never();
         let err = worker(outbox, mailer).run_once().await.unwrap_err();
         assert!(matches!(err, RepositoryError::Unavailable(_)));
+    }
+
+    /// A transport that takes `delay` per mail.
+    struct SlowMailer {
+        delay: Duration,
+        sent: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Mailer for SlowMailer {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+
+        async fn send(&self, _mail: &OutgoingMail) -> Result<(), MailError> {
+            tokio::time::sleep(self.delay).await;
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_stops_once_half_the_lease_is_used() {
+        let mut outbox = MockMailOutbox::new();
+        outbox
+            .expect_claim_due()
+            .times(1)
+            .returning(|_, _| Ok(vec![job(1), job(1), job(1), job(1)]));
+        outbox.expect_mark_sent().returning(|_| Ok(()));
+        let mailer = Arc::new(SlowMailer {
+            delay: Duration::from_millis(120),
+            sent: Default::default(),
+        });
+        let worker = KycMailWorker::new(
+            Arc::new(outbox),
+            mailer.clone(),
+            policy(),
+            Duration::from_millis(400),
+        );
+        // 120 ms per mail, lease 400 ms: after two mails half the lease is gone.
+        let handled = worker.run_once().await.unwrap();
+        assert_eq!(handled, 2);
+        assert_eq!(mailer.sent.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

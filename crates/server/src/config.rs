@@ -131,7 +131,7 @@ pub struct Config {
     pub jwt_secret: Option<String>,
 
     /// Clock skew tolerated when checking a token's expiry, in seconds.
-    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = 5, global = true)]
+    #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]
     pub jwt_leeway_seconds: u64,
 
     /// The `iss` claim of issued tokens, required on every token.
@@ -290,7 +290,7 @@ pub struct Config {
     pub mail_poll_interval_ms: u64,
 
     /// How long a claimed mail is reserved for one worker, in seconds; after that another
-    /// instance may retry it. Must exceed SMTP_TIMEOUT_MS.
+    /// instance may retry it. Must be more than twice SMTP_TIMEOUT_MS.
     #[arg(long, env = "MAIL_LEASE_SECONDS", default_value_t = 120, global = true)]
     pub mail_lease_seconds: u64,
 
@@ -380,8 +380,8 @@ impl Config {
     pub fn mail_lease(&self) -> anyhow::Result<Duration> {
         let lease = Duration::from_secs(self.mail_lease_seconds);
         anyhow::ensure!(
-            lease > Duration::from_millis(self.smtp_timeout_ms),
-            "MAIL_LEASE_SECONDS must be longer than SMTP_TIMEOUT_MS, or a slow send could be retried by another instance while in flight"
+            lease > Duration::from_millis(self.smtp_timeout_ms) * 2,
+            "MAIL_LEASE_SECONDS must be more than twice SMTP_TIMEOUT_MS, or a slow send could be retried by another instance while in flight"
         );
         Ok(lease)
     }
@@ -474,7 +474,18 @@ mod tests {
             .mail_lease()
             .unwrap_err();
         assert!(err.to_string().contains("MAIL_LEASE_SECONDS"), "{err}");
+        assert!(
+            config(&["--mail-lease-seconds", "15", "--smtp-timeout-ms", "10000"])
+                .mail_lease()
+                .is_err()
+        );
         assert!(config(&[]).mail_lease().is_ok());
+    }
+
+    #[test]
+    fn a_jwt_leeway_over_five_minutes_is_refused() {
+        assert!(Config::from_args(["server", "--jwt-leeway-seconds", "301"]).is_err());
+        assert!(Config::from_args(["server", "--jwt-leeway-seconds", "300"]).is_ok());
     }
 
     #[test]
