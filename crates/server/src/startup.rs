@@ -157,7 +157,7 @@ impl Application {
             storage = %storage.describe(),
             kyc_provider = kyc_kind.as_str(),
             mail = %mail_transport,
-            "customer-onboarding service ready; create an account with `server accounts create --name NAME`"
+            "customer-onboarding service ready; API reference at /docs. Create an account with `server accounts create --name NAME` and log in at POST /auth/login, or mint a development token with `server token`"
         );
         Ok(Self {
             port: address.port(),
