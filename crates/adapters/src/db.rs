@@ -49,8 +49,20 @@ pub(crate) fn pool_state<M: diesel::r2d2::ManageConnection>(pool: &Pool<M>) -> p
     }
 }
 
-/// Turns "is a migration pending" into the readiness answer.
-pub(crate) fn readiness_from(pending: Result<bool, RepositoryError>) -> Result<(), String> {
+/// The readiness answer for a pool: the database answers and no embedded migration is
+/// pending. The reason is fit for unauthenticated callers.
+pub(crate) async fn readiness<C>(
+    pool: &Pool<ConnectionManager<C>>,
+    migrations: diesel_migrations::EmbeddedMigrations,
+) -> Result<(), String>
+where
+    C: R2D2Connection + diesel_migrations::MigrationHarness<C::Backend> + 'static,
+{
+    let pending = run_blocking(pool, move |conn| {
+        conn.has_pending_migration(migrations)
+            .map_err(DieselError::QueryBuilderError)
+    })
+    .await;
     match pending {
         Ok(false) => Ok(()),
         Ok(true) => Err("database migrations are pending".into()),

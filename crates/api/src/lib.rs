@@ -102,19 +102,13 @@ pub fn register(cfg: &mut web::ServiceConfig, endpoints: &'static [Endpoint]) {
     paths.dedup();
     for path in paths {
         let here: Vec<&'static Endpoint> = endpoints.iter().filter(|e| e.path == path).collect();
-        let allow: &'static str = Box::leak(
-            here.iter()
-                .map(|e| e.method)
-                .collect::<Vec<_>>()
-                .join(", ")
-                .into_boxed_str(),
-        );
+        let allow = here.iter().map(|e| e.method).collect::<Vec<_>>().join(", ");
         let mut resource = web::resource(path);
         for endpoint in here {
             let method = Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(Method::GET);
             resource = resource.route((endpoint.route)().method(method));
         }
-        cfg.service(resource.default_service(web::to(move || method_not_allowed(allow))));
+        cfg.service(resource.default_service(web::to(move || method_not_allowed(allow.clone()))));
     }
 }
 
@@ -134,11 +128,12 @@ pub async fn not_found(_req: HttpRequest) -> HttpResponse {
     ApiError::not_found().error_response()
 }
 
-async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+async fn method_not_allowed(allow: String) -> HttpResponse {
     let mut response = ApiError::method_not_allowed().error_response();
-    response.headers_mut().insert(
-        actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_static(allow),
-    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
     response
 }

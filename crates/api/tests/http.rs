@@ -53,14 +53,7 @@ fn token() -> String {
 }
 
 fn seed_body() -> Value {
-    json!({
-        "customer_name": "Emmanuel A Towoju",
-        "customer_email": "tbash7676@gmail.com",
-        "customer_phone": "+2349039395114",
-        "customer_country": "USA",
-        "customer_type": "individual",
-        "send_kyc_mail": true
-    })
+    api::openapi::seed_request_example()
 }
 
 fn customer_from(input: NewCustomer) -> Customer {

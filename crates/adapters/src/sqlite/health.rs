@@ -3,13 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel_migrations::MigrationHarness;
 use ports::{OutboxBacklog, PoolState, RepositoryError, StoreHealth};
 
 use super::{SqliteStore, MIGRATIONS};
-use crate::db::{pool_state, readiness_from, run_blocking};
+use crate::db::{pool_state, readiness, run_blocking};
 
 #[derive(QueryableByName)]
 struct Backlog {
@@ -22,13 +20,7 @@ struct Backlog {
 #[async_trait]
 impl StoreHealth for SqliteStore {
     async fn readiness(&self) -> Result<(), String> {
-        readiness_from(
-            run_blocking(&self.pool, |conn| {
-                conn.has_pending_migration(MIGRATIONS)
-                    .map_err(DieselError::QueryBuilderError)
-            })
-            .await,
-        )
+        readiness(&self.pool, MIGRATIONS).await
     }
 
     fn pool_state(&self) -> PoolState {

@@ -3,26 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::{bridge_ok, seed_body, settled, start_on_postgres_with, TestApp};
 use adapters::testing::TestPostgres;
 use serde_json::{json, Value};
 use uuid::Uuid;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-use crate::helpers::{bridge_link, seed_body, settled, start_on_postgres_with, TestApp};
-
-async fn bridge() -> MockServer {
-    let bridge = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v0/kyc_links"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bridge_link()))
-        .mount(&bridge)
-        .await;
-    bridge
-}
 
 async fn app_on(db: &TestPostgres, extra: &[&str]) -> TestApp {
-    start_on_postgres_with(db, &bridge().await, extra).await
+    start_on_postgres_with(db, &bridge_ok().await, extra).await
 }
 
 fn customer_body(email: &str) -> Value {

@@ -114,14 +114,7 @@ impl TestApp {
 
 /// The seed document's request body.
 pub fn seed_body() -> Value {
-    json!({
-        "customer_name": "Emmanuel A Towoju",
-        "customer_email": "tbash7676@gmail.com",
-        "customer_phone": "+2349039395114",
-        "customer_country": "USA",
-        "customer_type": "individual",
-        "send_kyc_mail": true
-    })
+    api::openapi::seed_request_example()
 }
 
 /// The application on a fresh Postgres database with Bridge at `bridge`.
@@ -258,4 +251,15 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     check().await
+}
+
+/// A local HTTP server playing Bridge that issues [`bridge_link`] for every request.
+pub async fn bridge_ok() -> MockServer {
+    let bridge = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v0/kyc_links"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(bridge_link()))
+        .mount(&bridge)
+        .await;
+    bridge
 }

@@ -4,16 +4,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::helpers::{
+    bridge_ok, eventually_async, seed_body, start_on_database_url, start_on_postgres_with, TestApp,
+};
 use adapters::testing::TestPostgres;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-use crate::helpers::{
-    bridge_link, eventually_async, seed_body, start_on_database_url, start_on_postgres_with,
-    TestApp,
-};
 
 /// A TCP proxy in front of PostgreSQL that a test can cut (closing every connection
 /// and refusing new ones, as a stopped server would) and restore on the same port.
@@ -78,16 +74,6 @@ fn authority(url: &str) -> String {
     rest.split_once('/').unwrap().0.to_owned()
 }
 
-async fn bridge() -> MockServer {
-    let bridge = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v0/kyc_links"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bridge_link()))
-        .mount(&bridge)
-        .await;
-    bridge
-}
-
 async fn status_of(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
     let response = app
         .client
@@ -107,7 +93,8 @@ async fn readyz_turns_503_while_postgres_is_down_and_200_when_it_is_back() {
     };
     let proxy = CuttableProxy::start(&authority(db.url())).await;
     let url = proxy.url_through(db.url());
-    let app = start_on_database_url(&url, &bridge().await, &["--db-pool-timeout-ms", "500"]).await;
+    let app =
+        start_on_database_url(&url, &bridge_ok().await, &["--db-pool-timeout-ms", "500"]).await;
     assert_eq!(status_of(&app, "/readyz").await.0, 200);
     assert_eq!(status_of(&app, "/healthz").await.0, 200);
 
@@ -144,7 +131,7 @@ async fn metrics_move_under_requests() {
     };
     let app = start_on_postgres_with(
         &db,
-        &bridge().await,
+        &bridge_ok().await,
         &["--mail-poll-interval-ms", "3600000"],
     )
     .await;
