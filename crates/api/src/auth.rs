@@ -12,7 +12,7 @@ use ports::AccountStatus;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// Shortest secret accepted for HS256 (the hash's own output size).
 pub const MIN_SECRET_BYTES: usize = 32;

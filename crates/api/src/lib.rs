@@ -5,49 +5,40 @@
 
 pub mod auth;
 pub mod customers;
+pub mod envelope;
 pub mod error;
+pub mod examples;
+pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod routing;
 pub mod sandbox;
 pub mod sessions;
+pub mod wire;
 
-use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError, Route};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 pub use auth::{AuthenticatedAccount, JwtKeys, JwtSettings};
 pub use error::ApiError;
-
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// One route: its method, its path template (actix and OpenAPI spell them alike) and
-/// its handler. `configure` registers exactly these, and a test checks that the OpenAPI
-/// document describes every one of them.
-pub struct Endpoint {
-    /// The HTTP method.
-    pub method: &'static str,
-    /// The path template, e.g. `/customer/{id}`.
-    pub path: &'static str,
-    /// Builds the route (without its method guard).
-    pub route: fn() -> Route,
-}
+pub use extract::MAX_BODY_BYTES;
+pub use routing::{register, Endpoint};
 
 /// Every route of the API proper.
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/customer",
-        route: || web::route().to(customers::create_customer),
+        route: || web::route().to(customers::create::create_customer),
     },
     Endpoint {
         method: "GET",
         path: "/customer/{id}",
-        route: || web::route().to(customers::get_customer),
+        route: || web::route().to(customers::read::get_customer),
     },
     Endpoint {
         method: "GET",
         path: "/customers",
-        route: || web::route().to(customers::list_customers),
+        route: || web::route().to(customers::read::list_customers),
     },
     Endpoint {
         method: "POST",
@@ -96,29 +87,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-/// Registers `endpoints`, each path answering other methods with `405` and `Allow`.
-pub fn register(cfg: &mut web::ServiceConfig, endpoints: &'static [Endpoint]) {
-    let mut paths: Vec<&'static str> = endpoints.iter().map(|e| e.path).collect();
-    paths.dedup();
-    for path in paths {
-        let here: Vec<&'static Endpoint> = endpoints.iter().filter(|e| e.path == path).collect();
-        let allow = here.iter().map(|e| e.method).collect::<Vec<_>>().join(", ");
-        let mut resource = web::resource(path);
-        for endpoint in here {
-            let method = Method::from_bytes(endpoint.method.as_bytes()).unwrap_or(Method::GET);
-            resource = resource.route((endpoint.route)().method(method));
-        }
-        cfg.service(resource.default_service(web::to(move || method_not_allowed(allow.clone()))));
-    }
-}
-
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
 /// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
 /// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(customers::json_config())
-        .app_data(customers::query_config());
+    cfg.app_data(extract::json_config())
+        .app_data(extract::query_config());
     register(cfg, ENDPOINTS);
 }
 
@@ -126,14 +101,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn not_found(_req: HttpRequest) -> HttpResponse {
     // The path itself is not logged: it may carry personal data.
     ApiError::not_found().error_response()
-}
-
-async fn method_not_allowed(allow: String) -> HttpResponse {
-    let mut response = ApiError::method_not_allowed().error_response();
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::ALLOW, value);
-    }
-    response
 }

@@ -6,11 +6,14 @@ use std::sync::OnceLock;
 
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType};
 use actix_web::HttpResponse;
-use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{customers, error, ops, sandbox, sessions};
+use crate::customers::{create, data, read};
+use crate::{error, ops, sandbox, sessions};
+
+// Also named here because callers outside this crate (the server's tests) use this path.
+pub use crate::examples::{seed_customer_example, seed_request_example};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -23,9 +26,9 @@ use crate::{customers, error, ops, sandbox, sessions};
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
-        customers::create_customer,
-        customers::get_customer,
-        customers::list_customers,
+        create::create_customer,
+        read::get_customer,
+        read::list_customers,
         sessions::login,
         sessions::refresh,
         ops::healthz,
@@ -39,11 +42,11 @@ use crate::{customers, error, ops, sandbox, sessions};
         sandbox::tos_page,
     ),
     components(schemas(
-        customers::CreateCustomerRequest,
-        customers::CustomerData,
-        customers::CustomerKind,
-        customers::KycMailState,
-        customers::ListResponse,
+        create::CreateCustomerBody,
+        data::CustomerData,
+        data::CustomerKind,
+        data::KycMailState,
+        read::ListResponse,
         sessions::LoginBody,
         sessions::TokenData,
         error::ErrorBody,
@@ -78,39 +81,6 @@ impl Modify for BearerAuth {
             ),
         );
     }
-}
-
-/// The seed document's request body.
-pub fn seed_request_example() -> Value {
-    json!({
-        "customer_name": "Emmanuel A Towoju",
-        "customer_email": "tbash7676@gmail.com",
-        "customer_phone": "+2349039395114",
-        "customer_country": "USA",
-        "customer_type": "individual",
-        "send_kyc_mail": true
-    })
-}
-
-/// The seed document's customer, with this service's additions.
-pub fn seed_customer_example() -> Value {
-    json!({
-        "id": "25ea7e0b-1f53-4a92-bbf6-9fa4da7a32b1",
-        "full_name": "Emmanuel A Towoju",
-        "email": "tbash7676@gmail.com",
-        "phone": "+2349039395114",
-        "country": "USA",
-        "type": "individual",
-        "kyc_link": "https://bridge.withpersona.com/verify?inquiry-template-id=itmpl_NtHYpb9AbEYCPxGo5iRbc9d2&fields[developer_id]=2da859f2&reference-id=7d5b9315",
-        "tos_link": "https://dashboard.bridge.xyz/accept-terms-of-service?customer_id=7d5b9315-796e-4d4d-b771-1ee5997e4abf",
-        "kyc_status": "approved",
-        "rejection_reasons": [],
-        "tos_status": "pending",
-        "created_at": "2024-12-01T18:46:15.392Z",
-        "customer_id": "7d5b9315-796e-4d4d-b771-1ee5997e4abf",
-        "persona_inquiry_type": "gov_id_db",
-        "kyc_mail_status": "queued"
-    })
 }
 
 /// The document as JSON, built once.

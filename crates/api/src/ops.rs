@@ -16,8 +16,7 @@ use prometheus::{
 use serde::Serialize;
 use tracing::Instrument as _;
 
-use crate::error::ErrorBody;
-use crate::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// The request-id header, accepted from the client and always returned.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -4,16 +4,17 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::error::ApiError;
+use crate::routing::{register, Endpoint};
 
 /// The sandbox pages' routes.
-pub const ENDPOINTS: &[crate::Endpoint] = &[
-    crate::Endpoint {
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
         method: "GET",
         path: "/sandbox/kyc/{id}",
         route: || web::route().to(kyc_page),
     },
-    crate::Endpoint {
+    Endpoint {
         method: "GET",
         path: "/sandbox/tos/{id}",
         route: || web::route().to(tos_page),
@@ -22,7 +23,7 @@ pub const ENDPOINTS: &[crate::Endpoint] = &[
 
 /// Registers `GET /sandbox/kyc/{id}` and `GET /sandbox/tos/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    crate::register(cfg, ENDPOINTS);
+    register(cfg, ENDPOINTS);
 }
 
 /// The sandbox provider's stand-in for a hosted KYC flow (only with the sandbox provider).

@@ -12,9 +12,9 @@ use ports::Authenticate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::customers::Envelope;
-use crate::error::ErrorBody;
-use crate::{ApiError, AuthenticatedAccount, JwtKeys};
+use crate::auth::{AuthenticatedAccount, JwtKeys};
+use crate::envelope::Envelope;
+use crate::error::{ApiError, ErrorBody};
 
 /// The body of `POST /auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -178,16 +178,15 @@ fn token_response(
         tracing::error!(error = %e, "could not sign a token");
         ApiError::internal()
     })?;
-    Ok(HttpResponse::Ok().json(Envelope {
-        status: "success",
-        status_code: 200,
+    Ok(HttpResponse::Ok().json(Envelope::success(
+        200,
         message,
-        data: TokenData {
+        TokenData {
             access_token,
             token_type: "bearer",
             expires_in: keys.ttl().as_secs(),
         },
-    }))
+    )))
 }
 
 /// An access token for an account id and app secret. Unknown account, wrong secret and

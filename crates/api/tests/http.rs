@@ -53,7 +53,7 @@ fn token() -> String {
 }
 
 fn seed_body() -> Value {
-    api::openapi::seed_request_example()
+    api::examples::seed_request_example()
 }
 
 fn customer_from(input: NewCustomer) -> Customer {
@@ -333,6 +333,11 @@ async fn create_returns_400_for_an_unknown_field_such_as_a_typo() {
         reply.body["details"]["custome_email"].is_string(),
         "{}",
         reply.body
+    );
+    assert_eq!(
+        reply.body["details"]["custome_email"],
+        "is not a known field (expected one of: customer_name, customer_email, \
+         customer_phone, customer_country, customer_type, send_kyc_mail)"
     );
 }
 
@@ -825,7 +830,8 @@ async fn refresh_without_a_valid_token_is_401() {
 
 fn stored_customer() -> Customer {
     customer_from(
-        api::customers::CreateCustomerBody::new(seed_body())
+        api::customers::CreateCustomerBody::from_json(seed_body())
+            .unwrap()
             .try_into_domain()
             .unwrap(),
     )

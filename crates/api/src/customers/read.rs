@@ -1,0 +1,183 @@
+//! `GET /customer/{id}` and `GET /customers`: one customer, and a page of them with
+//! cursor pagination and filters.
+
+use actix_web::{web, HttpResponse};
+use domain::{CustomerId, FieldError, ValidationErrors};
+use ports::{CustomerFilter, ListCustomers, ReadCustomers};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::data::CustomerData;
+use crate::auth::AuthenticatedAccount;
+use crate::envelope::Envelope;
+use crate::error::{ApiError, ErrorBody};
+
+/// One of the caller's customers, in its current state. Another account's customer, an
+/// unknown id and a malformed id are all `404`.
+#[utoipa::path(
+    get,
+    path = "/customer/{id}",
+    tag = "customers",
+    operation_id = "get_customer",
+    params(("id" = String, Path, description = "The customer id (a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer", body = Envelope<CustomerData>),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 404, description = "No such customer of this account", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
+#[tracing::instrument(name = "http.get_customer", skip_all, fields(account_id = %account.0))]
+pub async fn get_customer(
+    account: AuthenticatedAccount,
+    id: web::Path<String>,
+    use_case: web::Data<dyn ReadCustomers>,
+) -> Result<HttpResponse, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let customer = use_case
+        .get_customer(account.0, CustomerId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(Envelope::success(
+        200,
+        "Customer retrieved successfully",
+        CustomerData::from(customer),
+    )))
+}
+
+/// Query parameters of `GET /customers`, as sent.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size, 1–100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The last customer id of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
+    pub starting_after: Option<String>,
+    /// Exact e-mail address, case-insensitive.
+    #[param(min_length = 1, max_length = 254)]
+    pub email: Option<String>,
+    /// Exact KYC status (e.g. `not_started`, `approved`).
+    #[param(min_length = 1, max_length = 64)]
+    pub kyc_status: Option<String>,
+}
+
+/// Default and largest page size.
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+impl ListParams {
+    /// Validates every parameter, naming each bad one.
+    pub fn try_into_query(self) -> Result<ListCustomers, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let limit = match self.limit.as_deref() {
+            None => Some(DEFAULT_LIMIT),
+            Some(raw) => errors.collect(
+                "limit",
+                raw.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| format!("must be an integer from 1 to {MAX_LIMIT}")),
+            ),
+        };
+        let starting_after = match self.starting_after.as_deref() {
+            None => Some(None),
+            Some(raw) => errors
+                .collect(
+                    "starting_after",
+                    uuid::Uuid::parse_str(raw).map_err(|_| "must be a customer id".to_owned()),
+                )
+                .map(|id| Some(CustomerId(id))),
+        };
+        let email = match self.email {
+            Some(e)
+                if e.trim().is_empty()
+                    || e.len() > domain::MAX_EMAIL_CHARS
+                    || e.chars().any(char::is_control) =>
+            {
+                errors.push(FieldError::new("email", "must be an e-mail address"));
+                None
+            }
+            other => Some(other.map(|e| e.trim().to_owned())),
+        };
+        let kyc_status = match self.kyc_status {
+            Some(s) if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
+                errors.push(FieldError::new(
+                    "kyc_status",
+                    "must be a KYC status such as not_started or approved",
+                ));
+                None
+            }
+            other => Some(other),
+        };
+        match (limit, starting_after, email, kyc_status) {
+            (Some(limit), Some(starting_after), Some(email), Some(kyc_status))
+                if errors.is_empty() =>
+            {
+                Ok(ListCustomers {
+                    limit,
+                    starting_after,
+                    filter: CustomerFilter { email, kyc_status },
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The list response: the envelope without a message, plus `has_more`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse {
+    /// Always `"success"`.
+    #[schema(value_type = String, example = "success")]
+    pub status: &'static str,
+    /// Always 200.
+    pub status_code: u16,
+    /// The page, newest first.
+    pub data: Vec<CustomerData>,
+    /// Whether another page follows (ask with `starting_after` = the last id).
+    pub has_more: bool,
+}
+
+/// The caller's customers, newest first, with cursor pagination and filters.
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    operation_id = "list_customers",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of customers", body = ListResponse),
+        (status = 400, description = "A bad parameter, or `starting_after` of no customer of this account", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
+#[tracing::instrument(name = "http.list_customers", skip_all, fields(account_id = %account.0))]
+pub async fn list_customers(
+    account: AuthenticatedAccount,
+    params: web::Query<ListParams>,
+    use_case: web::Data<dyn ReadCustomers>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params
+        .into_inner()
+        .try_into_query()
+        .map_err(|e| ApiError::validation(&e))?;
+    let page = use_case.list_customers(account.0, query).await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        status: "success",
+        status_code: 200,
+        data: page.customers.into_iter().map(CustomerData::from).collect(),
+        has_more: page.has_more,
+    }))
+}

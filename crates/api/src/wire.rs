@@ -1,0 +1,305 @@
+//! Lenient reading of JSON request bodies, so that a handler can name every bad field at
+//! once: serde alone stops at the first error.
+//!
+//! A body is one `#[derive(Deserialize, ToSchema)]` struct whose fields are [`Field`]s. A
+//! `Field` accepts any JSON value, so deserialising the struct cannot fail on a value;
+//! each field is then read as its type with [`Field::read`], which records what is wrong
+//! instead of stopping. Unknown keys are split off first by [`read_object`], which learns
+//! the struct's field names from serde itself ([`serde_names`]), so the names are declared
+//! once, by the struct.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use domain::{FieldError, ValidationErrors};
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// A body field as the client sent it: absent, or any JSON value, read as a `T` later by
+/// [`Field::read`]. Give it `#[serde(default)]` so that absence is not a serde error.
+#[derive(Debug)]
+pub struct Field<T> {
+    sent: Option<Value>,
+    wanted: PhantomData<fn() -> T>,
+}
+
+impl<T> Default for Field<T> {
+    fn default() -> Self {
+        Self {
+            sent: None,
+            wanted: PhantomData,
+        }
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `Value` keeps `null` as `Value::Null`, so a null field and a missing one differ.
+        Value::deserialize(deserializer).map(|value| Self {
+            sent: Some(value),
+            wanted: PhantomData,
+        })
+    }
+}
+
+impl<T: FromJson> Field<T> {
+    /// Reads the field as a `T`; on failure records why under `name` and gives `None`.
+    pub fn read(self, name: &str, errors: &mut ValidationErrors) -> Option<T> {
+        let result = match self.sent {
+            None => T::missing(),
+            Some(Value::Null) => T::null(),
+            Some(value) => T::from_json(value),
+        };
+        errors.collect(name, result)
+    }
+}
+
+/// A type a [`Field`] can be read as, with the message for each way the value can be wrong.
+pub trait FromJson: Sized {
+    /// Reads a value that is present and not `null`.
+    fn from_json(value: Value) -> Result<Self, String>;
+
+    /// The field was left out. Required unless overridden (as `Option` does).
+    fn missing() -> Result<Self, String> {
+        Err("is required".to_owned())
+    }
+
+    /// The field was `null`. Refused unless overridden (as `Option` does).
+    fn null() -> Result<Self, String> {
+        Err("must not be null".to_owned())
+    }
+}
+
+impl FromJson for String {
+    fn from_json(value: Value) -> Result<Self, String> {
+        match value {
+            Value::String(s) => Ok(s),
+            _ => Err("must be a string".to_owned()),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(value: Value) -> Result<Self, String> {
+        value
+            .as_bool()
+            .ok_or_else(|| "must be a boolean".to_owned())
+    }
+}
+
+/// Optional: absent and `null` both give `None`.
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(value: Value) -> Result<Self, String> {
+        T::from_json(value).map(Some)
+    }
+
+    fn missing() -> Result<Self, String> {
+        Ok(None)
+    }
+
+    fn null() -> Result<Self, String> {
+        Ok(None)
+    }
+}
+
+/// Reads a string as one of the unit variants of the serde enum `T`; a wrong string is
+/// answered with the variants' wire names, e.g. `must be "individual" or "business"`.
+pub fn one_of<T: DeserializeOwned>(value: Value) -> Result<T, String> {
+    if !value.is_string() {
+        return Err("must be a string".to_owned());
+    }
+    T::deserialize(value).map_err(|_| {
+        let names: Vec<String> = serde_names::<T>()
+            .iter()
+            .map(|name| format!("\"{name}\""))
+            .collect();
+        format!("must be {}", names.join(" or "))
+    })
+}
+
+/// Reads a JSON object into the body struct `T` (whose fields are [`Field`]s), and gives
+/// back the keys `T` does not know, in the order sent, for the caller to report. Anything
+/// but an object is refused as a whole.
+pub fn read_object<T: DeserializeOwned>(body: Value) -> Result<(T, Vec<String>), ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let Value::Object(sent) = body else {
+        errors.push(FieldError::new("body", "must be a JSON object"));
+        return Err(errors);
+    };
+    let known = serde_names::<T>();
+    let (fields, unknown): (Map<String, Value>, Map<String, Value>) = sent
+        .into_iter()
+        .partition(|(key, _)| known.contains(&key.as_str()));
+    match T::deserialize(Value::Object(fields)) {
+        Ok(body) => Ok((body, unknown.into_iter().map(|(key, _)| key).collect())),
+        // Unreachable while every field is a defaulted `Field`; still no panic.
+        Err(e) => {
+            errors.push(FieldError::new("body", e.to_string()));
+            Err(errors)
+        }
+    }
+}
+
+/// The message for a key that `T` does not know, listing the keys it does.
+pub fn unknown_field_message<T: DeserializeOwned>() -> String {
+    format!(
+        "is not a known field (expected one of: {})",
+        serde_names::<T>().join(", ")
+    )
+}
+
+/// The names serde reads for `T`, in declaration order and as renamed: a struct's fields
+/// or an enum's variants. Serde's derive hands them to the deserializer, so a deserializer
+/// that only records them (as serde-aux's `serde_introspect` does) can ask for them.
+pub fn serde_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    match T::deserialize(NameProbe) {
+        Err(Names(names)) => names,
+        Ok(_) => &[],
+    }
+}
+
+/// A deserializer that answers every request with the names it was given.
+struct NameProbe;
+
+/// The "error" carrying the names out of the probe.
+#[derive(Debug)]
+struct Names(&'static [&'static str]);
+
+impl fmt::Display for Names {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "names: {}", self.0.join(", "))
+    }
+}
+
+impl std::error::Error for Names {}
+
+impl de::Error for Names {
+    fn custom<M: fmt::Display>(_message: M) -> Self {
+        Self(&[])
+    }
+}
+
+impl<'de> Deserializer<'de> for NameProbe {
+    type Error = Names;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Names> {
+        Err(Names(&[]))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Names> {
+        Err(Names(fields))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Names> {
+        Err(Names(variants))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map identifier
+        ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default)]
+        name: Field<String>,
+        #[serde(default, rename = "flag")]
+        maybe: Field<Option<bool>>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Colour {
+        DarkRed,
+        Blue,
+    }
+
+    #[test]
+    fn serde_names_are_the_declared_fields_and_variants_as_renamed() {
+        assert_eq!(serde_names::<Body>(), ["name", "flag"]);
+        assert_eq!(serde_names::<Colour>(), ["dark_red", "blue"]);
+        assert!(serde_names::<String>().is_empty());
+    }
+
+    #[test]
+    fn every_field_is_read_and_every_failure_named() {
+        let (body, unknown) =
+            read_object::<Body>(json!({"name": 7, "flag": "yes", "nmae": 1, "x": null})).unwrap();
+        assert_eq!(unknown, ["nmae", "x"]);
+        let mut errors = ValidationErrors::new();
+        assert_eq!(body.name.read("name", &mut errors), None);
+        assert_eq!(body.maybe.read("flag", &mut errors), None);
+        assert_eq!(
+            errors.errors(),
+            [
+                FieldError::new("name", "must be a string"),
+                FieldError::new("flag", "must be a boolean"),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_and_null_are_errors_when_required_and_none_when_optional() {
+        let (body, _) = read_object::<Body>(json!({"name": null})).unwrap();
+        let mut errors = ValidationErrors::new();
+        assert_eq!(body.maybe.read("flag", &mut errors), Some(None));
+        assert_eq!(body.name.read("name", &mut errors), None);
+        let (body, _) = read_object::<Body>(json!({"flag": null})).unwrap();
+        assert_eq!(body.maybe.read("flag", &mut errors), Some(None));
+        assert_eq!(body.name.read("name", &mut errors), None);
+        assert_eq!(
+            errors.errors(),
+            [
+                FieldError::new("name", "must not be null"),
+                FieldError::new("name", "is required"),
+            ]
+        );
+    }
+
+    #[test]
+    fn anything_but_an_object_is_refused_as_a_whole() {
+        for body in [json!([]), json!("x"), json!(null), json!(1)] {
+            let errors = read_object::<Body>(body).unwrap_err();
+            assert_eq!(
+                errors.errors(),
+                [FieldError::new("body", "must be a JSON object")]
+            );
+        }
+    }
+
+    #[test]
+    fn an_enum_is_read_from_its_wire_names_only() {
+        assert_eq!(one_of::<Colour>(json!("dark_red")), Ok(Colour::DarkRed));
+        assert_eq!(
+            one_of::<Colour>(json!("DarkRed")),
+            Err("must be \"dark_red\" or \"blue\"".to_owned())
+        );
+        assert_eq!(
+            one_of::<Colour>(json!(1)),
+            Err("must be a string".to_owned())
+        );
+        assert_eq!(
+            unknown_field_message::<Body>(),
+            "is not a known field (expected one of: name, flag)"
+        );
+    }
+}
