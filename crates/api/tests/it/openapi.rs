@@ -1,11 +1,6 @@
 //! The OpenAPI document against the routes the app really registers and the body the
 //! handler really reads, and the offline reference page.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test should fail loudly at the first surprise"
-)]
-
 use std::collections::BTreeSet;
 
 use actix_web::test as web_test;
