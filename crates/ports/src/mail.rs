@@ -1,5 +1,5 @@
-//! The KYC mail: the mailer and outbox ports, the message itself, and the worker that
-//! delivers due outbox jobs with retries.
+//! The KYC mail: the mailer and outbox ports, what the message says (as data — the
+//! transport renders it), and the worker that delivers due outbox jobs with retries.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,19 +11,30 @@ use rand::Rng as _;
 
 use crate::RepositoryError;
 
-/// A message ready for a transport.
+/// A message for a transport: who it is for and what it must say. How it reads (text,
+/// HTML, escaping) is the transport's business, not the core's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
     /// Stable `Message-ID` (with angle brackets), the same for every attempt.
     pub message_id: String,
     /// Recipient address.
     pub to: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text part.
-    pub text: String,
-    /// HTML part.
-    pub html: String,
+    /// What the message says.
+    pub content: MailContent,
+}
+
+/// What a message says, one variant per kind of mail; each transport renders every kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailContent {
+    /// Asks the customer to verify their identity and accept the terms of service.
+    KycLinks {
+        /// The customer's name, as stored.
+        full_name: String,
+        /// The hosted KYC flow, exactly as the provider gave it.
+        kyc_link: String,
+        /// The terms-of-service page, exactly as the provider gave it.
+        tos_link: String,
+    },
 }
 
 /// Why a transport did not take a message.
@@ -44,7 +55,7 @@ pub trait Mailer: Send + Sync + 'static {
     /// A short name for logs and the start-up banner.
     fn name(&self) -> &'static str;
 
-    /// Hands one message to the transport.
+    /// Renders one message and hands it to the transport.
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
 }
 
@@ -65,6 +76,21 @@ pub struct KycMailJob {
     pub kyc_link: String,
     /// The terms-of-service page.
     pub tos_link: String,
+}
+
+impl KycMailJob {
+    /// The message this job sends.
+    pub fn mail(&self) -> OutgoingMail {
+        OutgoingMail {
+            message_id: self.message_id.clone(),
+            to: self.to.clone(),
+            content: MailContent::KycLinks {
+                full_name: self.full_name.clone(),
+                kyc_link: self.kyc_link.clone(),
+                tos_link: self.tos_link.clone(),
+            },
+        }
+    }
 }
 
 /// The transactional outbox of KYC mail jobs. Jobs are created by
@@ -105,56 +131,6 @@ pub trait MailOutbox: Send + Sync + 'static {
 /// The `Message-ID` of a customer's KYC mail.
 pub fn kyc_message_id(customer_id: CustomerId) -> String {
     format!("<kyc.{customer_id}@customer-onboarding>")
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Writes the KYC mail for a job. Links appear verbatim in the text part and escaped
-/// exactly once in the HTML part (so `&` in a link reads back as `&`).
-pub fn render_kyc_mail(job: &KycMailJob) -> OutgoingMail {
-    let text = format!(
-        "Hello {name},\n\n\
-         To finish opening your account, please verify your identity:\n{kyc}\n\n\
-         and accept the terms of service:\n{tos}\n\n\
-         If you did not ask for an account, you can ignore this message.\n",
-        name = job.full_name,
-        kyc = job.kyc_link,
-        tos = job.tos_link,
-    );
-    let html = format!(
-        "<!doctype html><html><body>\
-         <p>Hello {name},</p>\
-         <p>To finish opening your account, please \
-         <a href=\"{kyc}\">verify your identity</a> and \
-         <a href=\"{tos}\">accept the terms of service</a>.</p>\
-         <p>If the links do not work, copy these addresses into your browser:<br>{kyc}<br>{tos}</p>\
-         <p>If you did not ask for an account, you can ignore this message.</p>\
-         </body></html>",
-        name = escape_html(&job.full_name),
-        kyc = escape_html(&job.kyc_link),
-        tos = escape_html(&job.tos_link),
-    );
-    OutgoingMail {
-        message_id: job.message_id.clone(),
-        to: job.to.clone(),
-        subject: "Complete your identity verification (KYC)".into(),
-        text,
-        html,
-    }
 }
 
 /// When to try again after a failed attempt, and when to stop.
@@ -233,7 +209,7 @@ impl KycMailWorker {
 
     #[tracing::instrument(name = "kyc_mail.deliver", skip_all, fields(customer_id = %job.customer_id, attempt = job.attempt))]
     async fn deliver(&self, job: &KycMailJob) -> Result<(), RepositoryError> {
-        match self.mailer.send(&render_kyc_mail(job)).await {
+        match self.mailer.send(&job.mail()).await {
             Ok(()) => {
                 tracing::info!(transport = self.mailer.name(), "KYC mail sent");
                 self.outbox.mark_sent(job.customer_id).await
@@ -337,23 +313,20 @@ mod tests {
     }
 
     #[test]
-    fn the_mail_escapes_the_name_and_keeps_links_exact() {
-        let mail = render_kyc_mail(&job(1));
+    fn a_job_becomes_a_kyc_mail_to_the_customer_with_its_stable_message_id() {
+        let mail = job(1).mail();
         assert_eq!(mail.to, "ada@example.com");
-        assert!(mail.subject.contains("KYC"));
-        assert!(mail.text.contains("https://kyc.example/verify?a=1&b=2"));
-        assert!(mail.text.contains("https://tos.example/accept?c=3&d=4"));
-        assert!(!mail.html.contains("<script>"));
-        assert!(mail
-            .html
-            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
-        assert!(mail
-            .html
-            .contains("href=\"https://kyc.example/verify?a=1&amp;b=2\""));
-        assert!(!mail.html.contains("&amp;amp;"));
         assert_eq!(
             mail.message_id,
             "<kyc.00000000-0000-0000-0000-000000000001@customer-onboarding>"
+        );
+        assert_eq!(
+            mail.content,
+            MailContent::KycLinks {
+                full_name: "<script>alert(1)</script> & Co".into(),
+                kyc_link: "https://kyc.example/verify?a=1&b=2".into(),
+                tos_link: "https://tos.example/accept?c=3&d=4".into(),
+            }
         );
     }
 
@@ -377,10 +350,14 @@ mod tests {
     async fn a_sent_mail_marks_the_job_sent() {
         let mut outbox = outbox_with(job(1));
         outbox.expect_mark_sent().times(1).returning(|_| Ok(()));
-        let handled = worker(outbox, mailer_answering(|| Ok(())))
-            .run_once()
-            .await
-            .unwrap();
+        let mut mailer = MockMailer::new();
+        mailer.expect_name().return_const("test");
+        mailer
+            .expect_send()
+            .times(1)
+            .withf(|mail| *mail == job(1).mail())
+            .returning(|_| Ok(()));
+        let handled = worker(outbox, mailer).run_once().await.unwrap();
         assert_eq!(handled, 1);
     }
 

@@ -10,6 +10,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use adapters::bridge::{BridgeKycProvider, BridgeSettings};
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
 use adapters::metrics::MeteredKycProvider;
+use adapters::password::Argon2Hasher;
 use adapters::postgres::PgStore;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::sqlite::SqliteStore;
@@ -111,8 +112,9 @@ impl Application {
         let read = web::Data::from(read);
         let accounts = Arc::new(AccountService::new(
             stores.accounts,
+            Arc::new(Argon2Hasher::new()?),
             Duration::from_secs(config.account_status_cache_seconds),
-        )?);
+        ));
         let authenticate: Arc<dyn Authenticate> = accounts.clone();
         let authenticate = web::Data::from(authenticate);
         let status: Arc<dyn AccountStatus> = accounts.clone();
@@ -270,5 +272,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 /// The account use cases on the configured storage (migrated first), for the CLI.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
     let stores = connect_storage(&config.storage()?, config).await?;
-    AccountService::new(stores.accounts, Duration::ZERO)
+    Ok(AccountService::new(
+        stores.accounts,
+        Arc::new(Argon2Hasher::new()?),
+        Duration::ZERO,
+    ))
 }
