@@ -43,6 +43,7 @@ pub trait SecretHasher: Send + Sync + 'static {
     /// without a hash (no such account), or with one it cannot read (an imported account
     /// never given a secret), it verifies against a decoy and answers false, so the time
     /// taken does not tell those cases from a wrong secret.
+    // The lifetime is named because mockall cannot mock an elided one inside `Option`.
     async fn verify<'a>(&self, secret: &str, hash: Option<&'a str>) -> anyhow::Result<bool>;
 }
 
