@@ -6,6 +6,7 @@
 //! - [`sandbox`]: an in-process KYC provider for offline development.
 //! - [`mail`]: the mailer port over SMTP and over `.eml` files.
 //! - [`metrics`]: a KYC provider decorator recording Prometheus metrics.
+//! - [`password`]: the secret-hasher port with argon2id.
 //!
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
@@ -13,6 +14,7 @@ pub mod bridge;
 mod db;
 pub mod mail;
 pub mod metrics;
+pub mod password;
 pub mod postgres;
 pub mod sandbox;
 pub mod sqlite;

@@ -1,15 +1,11 @@
-//! Accounts and authentication: creating API clients with an app secret (kept only as an
-//! argon2 hash), logging in without revealing which accounts exist, and checking that a
-//! token's account is still active.
+//! Accounts and authentication: creating API clients with an app secret (kept only as a
+//! hash, made by the [`SecretHasher`] port), logging in without revealing which accounts
+//! exist, and checking that a token's account is still active.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use async_trait::async_trait;
 use chrono::{DurationRound, TimeDelta, Utc};
 use domain::{Account, AccountId, AccountName};
@@ -34,6 +30,21 @@ pub trait AccountRepository: Send + Sync + 'static {
         id: AccountId,
         disabled: bool,
     ) -> Result<bool, RepositoryError>;
+}
+
+/// Turns app secrets into the hashes that are stored, and checks secrets against them.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait SecretHasher: Send + Sync + 'static {
+    /// A hash of `secret` to store, freshly salted.
+    async fn hash(&self, secret: &str) -> anyhow::Result<String>;
+
+    /// Whether `secret` matches `hash`. Costs one full verification whatever it is given:
+    /// without a hash (no such account), or with one it cannot read (an imported account
+    /// never given a secret), it verifies against a decoy and answers false, so the time
+    /// taken does not tell those cases from a wrong secret.
+    // The lifetime is named because mockall cannot mock an elided one inside `Option`.
+    async fn verify<'a>(&self, secret: &str, hash: Option<&'a str>) -> anyhow::Result<bool>;
 }
 
 /// Why a login failed. Deliberately one variant for "no such account", "wrong secret"
@@ -78,14 +89,12 @@ pub trait AccountStatus: Send + Sync + 'static {
     async fn is_active(&self, id: AccountId) -> Result<bool, RepositoryError>;
 }
 
-/// Account use cases over an [`AccountRepository`].
+/// Account use cases over an [`AccountRepository`] and a [`SecretHasher`].
 pub struct AccountService {
     repository: Arc<dyn AccountRepository>,
-    /// Verified against when the account does not exist, so that case costs the same.
-    dummy_hash: String,
+    hasher: Arc<dyn SecretHasher>,
     status_cache: Mutex<HashMap<AccountId, (bool, Instant)>>,
     status_ttl: Duration,
-    verifications: tokio::sync::Semaphore,
 }
 
 /// Prefix of every app secret, so a leaked one is recognisable in a scan.
@@ -95,24 +104,21 @@ impl AccountService {
     /// A service whose "is this account active" answers may be up to `status_ttl` old.
     pub fn new(
         repository: Arc<dyn AccountRepository>,
+        hasher: Arc<dyn SecretHasher>,
         status_ttl: Duration,
-    ) -> anyhow::Result<Self> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             repository,
-            dummy_hash: hash_secret(&new_app_secret())?,
+            hasher,
             status_cache: Mutex::new(HashMap::new()),
             status_ttl,
-            verifications: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-            ),
-        })
+        }
     }
 
     /// Creates an account; returns it with its app secret, which is not kept anywhere.
     pub async fn create_account(&self, name: AccountName) -> anyhow::Result<(Account, String)> {
         let secret = new_app_secret();
-        let to_hash = secret.clone();
-        let secret_hash = tokio::task::spawn_blocking(move || hash_secret(&to_hash)).await??;
+        let secret_hash = self.hasher.hash(&secret).await?;
         let account = Account {
             id: AccountId(Uuid::new_v4()),
             name,
@@ -147,30 +153,12 @@ impl AccountService {
     }
 }
 
-/// A new random app secret: `sk_` and 64 hex digits (256 bits).
+/// A new random app secret: `sk_` and 64 hex digits (256 bits). The secret's shape is
+/// part of the product (clients and secret scanners see it), whatever hashes it.
 pub fn new_app_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("{APP_SECRET_PREFIX}{}", hex::encode(bytes))
-}
-
-/// The argon2id PHC string of a secret, with a fresh salt.
-pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("could not hash the app secret: {e}"))
-}
-
-fn verify_secret(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
 }
 
 #[async_trait]
@@ -181,26 +169,14 @@ impl Authenticate for AccountService {
             Ok(id) => self.repository.find_account(AccountId(id)).await?,
             Err(_) => None,
         };
-        // Always run one argon2 verification, against the dummy hash when there is no
-        // account, so the answer's timing does not tell whether the account exists.
-        // An account without a usable hash (imported, never given a secret) costs the
-        // same too.
-        let (hash, usable) = match &account {
-            Some(a) if PasswordHash::new(&a.secret_hash).is_ok() => (a.secret_hash.clone(), true),
-            _ => (self.dummy_hash.clone(), false),
-        };
-        let secret = app_secret.to_owned();
-        // Each verification takes ~19 MiB and a blocking thread: bound how many run at
-        // once, so a flood of logins cannot exhaust memory or starve database calls.
-        let _permit = self
-            .verifications
-            .acquire()
+        // Always exactly one verification, even without an account, so the answer's
+        // timing does not tell whether the account exists (the hasher pays for the
+        // missing or unusable hash with a decoy).
+        let matches = self
+            .hasher
+            .verify(app_secret, account.as_ref().map(|a| a.secret_hash.as_str()))
             .await
-            .map_err(|e| LoginError::Unexpected(e.into()))?;
-        let matches = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
-            .await
-            .map_err(|e| LoginError::Unexpected(e.into()))?
-            && usable;
+            .map_err(LoginError::Unexpected)?;
         match account {
             Some(account) if matches && !account.disabled => Ok(account.id),
             _ => Err(LoginError::InvalidCredentials),
@@ -238,18 +214,38 @@ impl AccountStatus for AccountService {
 mod tests {
     use super::*;
 
+    /// What the mock hasher makes of a secret: readable, so tests can see what was stored.
+    fn fake_hash(secret: &str) -> String {
+        format!("hashed:{secret}")
+    }
+
+    /// A hasher that expects exactly one verification (the timing rule) and matches
+    /// [`fake_hash`]es only.
+    fn hasher_verifying_once() -> MockSecretHasher {
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_verify()
+            .times(1)
+            .returning(|secret, hash| Ok(hash == Some(fake_hash(secret).as_str())));
+        hasher
+    }
+
     fn account(secret: &str, disabled: bool) -> Account {
         Account {
             id: AccountId(Uuid::from_u128(5)),
             name: AccountName::parse("Acme").unwrap(),
-            secret_hash: hash_secret(secret).unwrap(),
+            secret_hash: fake_hash(secret),
             disabled,
             created_at: Utc::now(),
         }
     }
 
+    fn service_with(repo: MockAccountRepository, hasher: MockSecretHasher) -> AccountService {
+        AccountService::new(Arc::new(repo), Arc::new(hasher), Duration::from_secs(30))
+    }
+
     fn service(repo: MockAccountRepository) -> AccountService {
-        AccountService::new(Arc::new(repo), Duration::from_secs(30)).unwrap()
+        service_with(repo, hasher_verifying_once())
     }
 
     fn repo_with(found: Option<Account>) -> MockAccountRepository {
@@ -267,13 +263,39 @@ mod tests {
         assert_ne!(a, new_app_secret());
     }
 
-    #[test]
-    fn a_hash_verifies_its_secret_only() {
-        let hash = hash_secret("sk_right").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_secret("sk_right", &hash));
-        assert!(!verify_secret("sk_wrong", &hash));
-        assert!(!verify_secret("sk_right", "not a hash"));
+    #[tokio::test]
+    async fn create_account_stores_only_the_hash_of_a_new_secret() {
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_hash()
+            .times(1)
+            .returning(|secret| Ok(fake_hash(secret)));
+        let mut repo = MockAccountRepository::new();
+        repo.expect_insert_account()
+            .times(1)
+            .withf(|a| a.secret_hash.starts_with("hashed:sk_") && !a.disabled)
+            .returning(|_| Ok(()));
+        let (account, secret) = service_with(repo, hasher)
+            .create_account(AccountName::parse("Acme").unwrap())
+            .await
+            .unwrap();
+        assert!(secret.starts_with(APP_SECRET_PREFIX));
+        assert_eq!(account.secret_hash, fake_hash(&secret));
+    }
+
+    #[tokio::test]
+    async fn create_account_stores_nothing_when_hashing_fails() {
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Err(anyhow::anyhow!("out of memory")));
+        let mut repo = MockAccountRepository::new();
+        repo.expect_insert_account().never();
+        let err = service_with(repo, hasher)
+            .create_account(AccountName::parse("Acme").unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("out of memory"), "{err}");
     }
 
     #[tokio::test]
@@ -288,6 +310,8 @@ mod tests {
     #[tokio::test]
     async fn login_fails_alike_for_wrong_secret_unknown_disabled_and_malformed_ids() {
         let id = "00000000-0000-0000-0000-000000000005";
+        // Each service's hasher expects exactly one verification: the unknown account and
+        // the malformed id cost one too.
         let cases = [
             (
                 service(repo_with(Some(account("sk_right", false)))),
@@ -305,15 +329,6 @@ mod tests {
                 "not-a-uuid",
                 "sk_right",
             ),
-            // An imported account has no usable hash: nothing matches it.
-            (
-                service(repo_with(Some(Account {
-                    secret_hash: "!".into(),
-                    ..account("sk_right", false)
-                }))),
-                id,
-                "!",
-            ),
         ];
         for (service, id, secret) in cases {
             let err = service.login(id, secret).await.unwrap_err();
@@ -322,15 +337,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn login_without_an_account_verifies_against_no_hash() {
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_verify()
+            .times(1)
+            .withf(|secret, hash| secret == "sk_right" && hash.is_none())
+            // Even a hasher that said "yes" cannot let an unknown account in.
+            .returning(|_, _| Ok(true));
+        let err = service_with(repo_with(None), hasher)
+            .login("00000000-0000-0000-0000-000000000005", "sk_right")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoginError::InvalidCredentials), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn login_to_an_account_with_an_unusable_hash_fails_like_a_wrong_secret() {
+        // An imported account has no usable hash: the hasher is handed it, and nothing
+        // matches it.
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_verify()
+            .times(1)
+            .withf(|_, hash| *hash == Some("!"))
+            .returning(|_, _| Ok(false));
+        let imported = Account {
+            secret_hash: "!".into(),
+            ..account("sk_right", false)
+        };
+        let err = service_with(repo_with(Some(imported)), hasher)
+            .login("00000000-0000-0000-0000-000000000005", "!")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoginError::InvalidCredentials), "{err:?}");
+    }
+
+    #[tokio::test]
     async fn login_reports_an_unavailable_store() {
         let mut repo = MockAccountRepository::new();
         repo.expect_find_account()
             .returning(|_| Err(RepositoryError::Unavailable(anyhow::anyhow!("down"))));
-        let err = service(repo)
+        let mut hasher = MockSecretHasher::new();
+        hasher.expect_verify().never();
+        let err = service_with(repo, hasher)
             .login("00000000-0000-0000-0000-000000000005", "x")
             .await
             .unwrap_err();
         assert!(matches!(err, LoginError::Unavailable(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn login_reports_a_failed_verification_as_unexpected() {
+        let mut hasher = MockSecretHasher::new();
+        hasher
+            .expect_verify()
+            .returning(|_, _| Err(anyhow::anyhow!("verification task panicked")));
+        let err = service_with(repo_with(Some(account("sk_right", false))), hasher)
+            .login("00000000-0000-0000-0000-000000000005", "sk_right")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LoginError::Unexpected(_)), "{err:?}");
     }
 
     #[tokio::test]
@@ -339,7 +406,7 @@ mod tests {
         repo.expect_find_account()
             .times(1)
             .returning(|_| Ok(Some(account("s", true))));
-        let service = service(repo);
+        let service = service_with(repo, MockSecretHasher::new());
         assert!(!service
             .is_active(AccountId(Uuid::from_u128(5)))
             .await
@@ -349,7 +416,11 @@ mod tests {
             .is_active(AccountId(Uuid::from_u128(5)))
             .await
             .unwrap());
-        let service = AccountService::new(Arc::new(repo_with(None)), Duration::ZERO).unwrap();
+        let service = AccountService::new(
+            Arc::new(repo_with(None)),
+            Arc::new(MockSecretHasher::new()),
+            Duration::ZERO,
+        );
         assert!(!service
             .is_active(AccountId(Uuid::from_u128(6)))
             .await
@@ -370,7 +441,7 @@ mod tests {
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Ok(Some(account("s", true))));
-        let service = service(repo);
+        let service = service_with(repo, MockSecretHasher::new());
         let id = AccountId(Uuid::from_u128(5));
         assert!(service.is_active(id).await.unwrap());
         assert!(service.set_disabled(id, true).await.unwrap());

@@ -1,4 +1,6 @@
-//! Outbound ports (the traits adapters implement) and the use cases that drive them.
+//! The application core: the outbound ports (traits the adapters implement) and the use
+//! cases that drive them. No technology lives here — no SQL, no HTTP, no password-hashing
+//! algorithm, no HTML; those are adapters behind these traits.
 //!
 //! A use case depends on port traits only, so it can be unit-tested with the `mock`
 //! feature's mockall mocks and wired to any adapter at start-up.
@@ -10,7 +12,9 @@ pub mod kyc;
 pub mod mail;
 pub mod repository;
 
-pub use accounts::{AccountRepository, AccountService, AccountStatus, Authenticate, LoginError};
+pub use accounts::{
+    AccountRepository, AccountService, AccountStatus, Authenticate, LoginError, SecretHasher,
+};
 pub use customers::{
     CreateCustomer, CreateCustomerError, CustomerPage, CustomerService, ListCustomers,
     ReadCustomers, ReadCustomersError,
@@ -18,13 +22,13 @@ pub use customers::{
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
 pub use kyc::{KycLinkRequest, KycProvider, KycProviderError};
 pub use mail::{
-    kyc_message_id, render_kyc_mail, KycMailJob, KycMailWorker, MailError, MailOutbox, Mailer,
+    kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
     OutgoingMail, RetryPolicy,
 };
 pub use repository::{CustomerCursor, CustomerFilter, CustomerRepository, RepositoryError};
 
 #[cfg(any(test, feature = "mock"))]
-pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate};
+pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, MockSecretHasher};
 #[cfg(any(test, feature = "mock"))]
 pub use customers::{MockCreateCustomer, MockReadCustomers};
 #[cfg(any(test, feature = "mock"))]

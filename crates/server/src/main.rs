@@ -13,7 +13,7 @@ use server::{secret, startup, telemetry, Application, Cli, Command, Config};
 
 fn main() {
     let cli = Cli::parse();
-    telemetry::init(cli.config.log_format);
+    telemetry::init(cli.config.log.log_format);
     if let Err(error) = run(cli) {
         tracing::error!("{error:#}");
         eprintln!("error: {error:#}");
@@ -49,8 +49,8 @@ async fn mint_token(
     account_id: Option<uuid::Uuid>,
     ttl_seconds: u64,
 ) -> anyhow::Result<()> {
-    let (secret, _) = secret::resolve(config, &config.storage()?)?;
-    let keys = JwtKeys::new(&config.jwt_settings(secret))?;
+    let (secret, _) = secret::resolve(config, &config.database.storage()?)?;
+    let keys = JwtKeys::new(&config.auth.jwt_settings(secret))?;
     let service = startup::account_service(config).await?;
     let account = match account_id {
         Some(id) => {

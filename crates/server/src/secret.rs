@@ -29,7 +29,7 @@ pub fn secret_path(data_dir: &Path) -> PathBuf {
 
 /// Finds the secret to sign and verify tokens with.
 pub fn resolve(config: &Config, storage: &Storage) -> anyhow::Result<(Vec<u8>, SecretSource)> {
-    if let Some(secret) = config.jwt_secret.as_deref() {
+    if let Some(secret) = config.auth.jwt_secret.as_deref() {
         anyhow::ensure!(
             secret.len() >= MIN_SECRET_BYTES,
             "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long (got {})",
@@ -43,7 +43,7 @@ pub fn resolve(config: &Config, storage: &Storage) -> anyhow::Result<(Vec<u8>, S
              (set it to at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`)"
         );
     }
-    let path = secret_path(&config.data_dir);
+    let path = secret_path(&config.database.data_dir);
     match read_secret(&path)? {
         Some(secret) => Ok((secret, SecretSource::File(path))),
         None => generate(&path),
@@ -118,7 +118,7 @@ mod tests {
     fn a_generated_secret_is_kept_with_mode_0600_and_reused() {
         let dir = temp_dir();
         let c = config(&dir, &[]);
-        let storage = c.storage().unwrap();
+        let storage = c.database.storage().unwrap();
         let (first, source) = resolve(&c, &storage).unwrap();
         assert!(matches!(source, SecretSource::Generated(_)));
         assert_eq!(first.len(), 64);
@@ -141,7 +141,7 @@ mod tests {
     fn postgres_without_an_explicit_secret_is_refused() {
         let dir = temp_dir();
         let c = config(&dir, &["--database-url", "postgres://u@h/db"]);
-        let err = resolve(&c, &c.storage().unwrap()).unwrap_err();
+        let err = resolve(&c, &c.database.storage().unwrap()).unwrap_err();
         assert!(err.to_string().contains("JWT_SECRET"), "{err}");
         assert!(!secret_path(&dir).exists());
         std::fs::remove_dir_all(dir).unwrap();
@@ -151,7 +151,7 @@ mod tests {
     fn a_short_explicit_secret_is_refused() {
         let dir = temp_dir();
         let c = config(&dir, &["--jwt-secret", "too-short"]);
-        let err = resolve(&c, &c.storage().unwrap()).unwrap_err();
+        let err = resolve(&c, &c.database.storage().unwrap()).unwrap_err();
         assert!(err.to_string().contains("JWT_SECRET"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }

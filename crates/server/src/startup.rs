@@ -2,14 +2,16 @@
 //! migrations, binds the listener and wires the HTTP server.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
-use adapters::bridge::{BridgeKycProvider, BridgeSettings};
+use adapters::bridge::BridgeKycProvider;
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
 use adapters::metrics::MeteredKycProvider;
+use adapters::password::Argon2Hasher;
 use adapters::postgres::PgStore;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::sqlite::SqliteStore;
@@ -22,7 +24,9 @@ use ports::{
     ReadCustomers, StoreHealth,
 };
 
-use crate::config::{Config, KycProviderKind, Storage};
+use crate::config::{
+    Config, DatabaseSettings, HttpSettings, KycProviderKind, KycSettings, MailSettings, Storage,
+};
 use crate::secret::{self, SecretSource};
 
 /// A bound, wired, not yet running service, and its KYC mail worker.
@@ -62,109 +66,57 @@ impl Application {
     /// Connects to storage (migrating it), builds the KYC provider, binds LISTEN_ADDR.
     /// Every failure names the setting or dependency at fault.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let storage = config.storage()?;
-        let (secret, secret_source) = secret::resolve(&config, &storage)?;
-        let keys = web::Data::new(JwtKeys::new(&config.jwt_settings(secret))?);
-        match &secret_source {
-            SecretSource::Generated(path) => tracing::info!(
-                path = %path.display(),
-                "generated a development JWT secret (set JWT_SECRET in production)"
-            ),
-            SecretSource::File(path) => {
-                tracing::info!(path = %path.display(), "using the development JWT secret")
-            }
-            SecretSource::Environment => {}
-        }
-
-        let kyc_kind = config.kyc_provider()?;
-        let listener = TcpListener::bind(config.listen_addr)
-            .with_context(|| format!("could not listen on LISTEN_ADDR={}", config.listen_addr))?;
+        let storage = config.database.storage()?;
+        let keys = token_keys(&config, &storage)?;
+        let kyc_kind = config.kyc.provider()?;
+        let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
+            format!(
+                "could not listen on LISTEN_ADDR={}",
+                config.http.listen_addr
+            )
+        })?;
         let address = listener.local_addr()?;
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"));
-
-        let lease = config.mail_lease()?;
-        let mailer = build_mailer(&config)?;
-        let stores = connect_storage(&storage, &config).await?;
-        let repository = stores.customers;
-        let kyc: Arc<dyn KycProvider> = match kyc_kind {
-            KycProviderKind::Bridge => Arc::new(BridgeKycProvider::new(BridgeSettings {
-                base_url: config.bridge_api_url.clone(),
-                api_key: config.bridge_api_key.clone().unwrap_or_default(),
-                connect_timeout: Duration::from_millis(config.kyc_connect_timeout_ms),
-                request_timeout: Duration::from_millis(config.kyc_timeout_ms),
-                max_attempts: config.kyc_max_attempts,
-                retry_backoff: Duration::from_millis(200),
-            })?),
-            KycProviderKind::Sandbox => Arc::new(SandboxKycProvider::new(&public_url)),
-        };
+        let public_url = config.http.public_url_or(address);
+        let lease = config.mail.lease()?;
+        let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
+        let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
-        let kyc: Arc<dyn KycProvider> = Arc::new(MeteredKycProvider::new(kyc, &registry)?);
-        let metrics = web::Data::new(api::ops::Metrics::new(registry)?);
-        let health = web::Data::from(stores.health);
-        let customers = Arc::new(CustomerService::new(repository, kyc));
-        let create: Arc<dyn CreateCustomer> = customers.clone();
-        let create = web::Data::from(create);
-        let read: Arc<dyn ReadCustomers> = customers;
-        let read = web::Data::from(read);
-        let accounts = Arc::new(AccountService::new(
+        let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let customers = Arc::new(CustomerService::new(stores.customers, kyc));
+        let accounts = Arc::new(build_accounts(
             stores.accounts,
-            Duration::from_secs(config.account_status_cache_seconds),
+            config.auth.account_status_ttl(),
         )?);
-        let authenticate: Arc<dyn Authenticate> = accounts.clone();
-        let authenticate = web::Data::from(authenticate);
-        let status: Arc<dyn AccountStatus> = accounts.clone();
-        let status = web::Data::from(status);
-        let throttle = web::Data::new(LoginThrottle::new(config.throttle_settings()));
-        let sandbox = kyc_kind == KycProviderKind::Sandbox;
 
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(middleware::from_fn(api::ops::observe))
-                .app_data(metrics.clone())
-                .app_data(health.clone())
-                .app_data(keys.clone())
-                .app_data(create.clone())
-                .app_data(read.clone())
-                .app_data(authenticate.clone())
-                .app_data(status.clone())
-                .app_data(throttle.clone())
-                .configure(api::configure)
-                .configure(|cfg| {
-                    if sandbox {
-                        api::sandbox::configure(cfg);
-                    }
-                })
-                .default_service(web::to(api::not_found))
-        })
-        .worker_max_blocking_threads(usize::try_from(config.blocking_threads)?)
-        .shutdown_timeout(config.shutdown_grace_seconds)
-        .listen(listener)?;
-        if config.http_workers > 0 {
-            server = server.workers(config.http_workers);
-        }
+        let state = AppState {
+            metrics: web::Data::new(api::ops::Metrics::new(registry)?),
+            health: web::Data::from(stores.health),
+            keys: web::Data::new(keys),
+            create: web::Data::from(customers.clone() as Arc<dyn CreateCustomer>),
+            read: web::Data::from(customers as Arc<dyn ReadCustomers>),
+            authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
+            status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
+            throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
+            sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
+        };
+        let server = http_server(&config.http, listener, state)?;
 
-        let mail_transport = mailer.describe.clone();
-        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-        let worker = KycMailWorker::new(stores.outbox, mailer.mailer, config.retry_policy(), lease);
-        let worker =
-            tokio::spawn(worker.run(Duration::from_millis(config.mail_poll_interval_ms), stopped));
+        let (worker, stop_worker) =
+            spawn_mail_worker(&config.mail, stores.outbox, mailer.mailer, lease);
 
         tracing::info!(
             listen = %address,
             storage = %storage.describe(),
             kyc_provider = kyc_kind.as_str(),
-            mail = %mail_transport,
+            mail = %mailer.describe,
             "customer-onboarding service ready; API reference at /docs. Create an account with `server accounts create --name NAME` and log in at POST /auth/login, or mint a development token with `server token`"
         );
         Ok(Self {
             port: address.port(),
-            server: server.run(),
+            server,
             worker,
             stop_worker,
-            grace: Duration::from_secs(config.shutdown_grace_seconds),
+            grace: config.http.shutdown_grace(),
             accounts,
         })
     }
@@ -204,7 +156,7 @@ impl Application {
     }
 }
 
-async fn connect_storage(storage: &Storage, config: &Config) -> anyhow::Result<Stores> {
+async fn connect_storage(storage: &Storage, config: &DatabaseSettings) -> anyhow::Result<Stores> {
     let settings = config.pool_settings();
     let storage = storage.clone();
     // Opening a pool and migrating block; keep that off the async runtime.
@@ -229,30 +181,125 @@ async fn connect_storage(storage: &Storage, config: &Config) -> anyhow::Result<S
     .context("start-up task failed")?
 }
 
+/// What every HTTP worker's `App` is given.
+#[derive(Clone)]
+struct AppState {
+    metrics: web::Data<api::ops::Metrics>,
+    health: web::Data<dyn StoreHealth>,
+    keys: web::Data<JwtKeys>,
+    create: web::Data<dyn CreateCustomer>,
+    read: web::Data<dyn ReadCustomers>,
+    authenticate: web::Data<dyn Authenticate>,
+    status: web::Data<dyn AccountStatus>,
+    throttle: web::Data<LoginThrottle>,
+    /// The sandbox provider's pages are served only when it is the provider.
+    sandbox_routes: bool,
+}
+
+/// The HTTP server on `listener`, with every route and the observability middleware.
+fn http_server(
+    settings: &HttpSettings,
+    listener: TcpListener,
+    state: AppState,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || {
+        let state = state.clone();
+        App::new()
+            .wrap(middleware::from_fn(api::ops::observe))
+            .app_data(state.metrics)
+            .app_data(state.health)
+            .app_data(state.keys)
+            .app_data(state.create)
+            .app_data(state.read)
+            .app_data(state.authenticate)
+            .app_data(state.status)
+            .app_data(state.throttle)
+            .configure(api::configure)
+            .configure(|cfg| {
+                if state.sandbox_routes {
+                    api::sandbox::configure(cfg);
+                }
+            })
+            .default_service(web::to(api::not_found))
+    })
+    .worker_max_blocking_threads(usize::try_from(settings.blocking_threads)?)
+    .shutdown_timeout(settings.shutdown_grace_seconds)
+    .listen(listener)?;
+    if settings.http_workers > 0 {
+        server = server.workers(settings.http_workers);
+    }
+    Ok(server.run())
+}
+
+/// The keys that sign and check bearer tokens, with the secret JWT_SECRET gives or, on
+/// SQLite without it, the development secret in DATA_DIR.
+fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<JwtKeys> {
+    let (secret, source) = secret::resolve(config, storage)?;
+    let keys = JwtKeys::new(&config.auth.jwt_settings(secret))?;
+    match &source {
+        SecretSource::Generated(path) => tracing::info!(
+            path = %path.display(),
+            "generated a development JWT secret (set JWT_SECRET in production)"
+        ),
+        SecretSource::File(path) => {
+            tracing::info!(path = %path.display(), "using the development JWT secret")
+        }
+        SecretSource::Environment => {}
+    }
+    Ok(keys)
+}
+
+/// The KYC provider port: Bridge or the sandbox (whose links point at `public_url`),
+/// metered into `registry` either way.
+fn build_kyc_provider(
+    settings: &KycSettings,
+    kind: KycProviderKind,
+    public_url: &str,
+    registry: &prometheus::Registry,
+) -> anyhow::Result<Arc<dyn KycProvider>> {
+    let provider: Arc<dyn KycProvider> = match kind {
+        KycProviderKind::Bridge => Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
+        KycProviderKind::Sandbox => Arc::new(SandboxKycProvider::new(public_url)),
+    };
+    Ok(Arc::new(MeteredKycProvider::new(provider, registry)?))
+}
+
+/// Starts the KYC mail worker; it runs until the returned sender says `true`.
+fn spawn_mail_worker(
+    settings: &MailSettings,
+    outbox: Arc<dyn MailOutbox>,
+    mailer: Arc<dyn Mailer>,
+    lease: Duration,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = KycMailWorker::new(outbox, mailer, settings.retry_policy(), lease);
+    let running = tokio::spawn(worker.run(settings.poll_interval(), stopped));
+    (running, stop)
+}
+
 /// The configured mail transport and how to describe it in the banner.
 struct ChosenMailer {
     mailer: Arc<dyn Mailer>,
     describe: String,
 }
 
-fn build_mailer(config: &Config) -> anyhow::Result<ChosenMailer> {
-    let from = adapters::mail::parse_from(&config.mail_from)?;
-    match config
-        .smtp_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
+/// The mailer port: SMTP when SMTP_URL is set, else `.eml` files in DATA_DIR/mail.
+fn build_mailer(settings: &MailSettings, data_dir: &Path) -> anyhow::Result<ChosenMailer> {
+    let from = adapters::mail::parse_from(&settings.mail_from)?;
+    match settings.smtp_url() {
         Some(url) => Ok(ChosenMailer {
             mailer: Arc::new(SmtpMailer::new(SmtpSettings {
                 url: url.to_owned(),
                 from,
-                timeout: Duration::from_millis(config.smtp_timeout_ms),
+                timeout: settings.smtp_timeout(),
             })?),
             describe: "smtp (SMTP_URL)".into(),
         }),
         None => {
-            let dir = config.data_dir.join("mail");
+            let dir = data_dir.join("mail");
             let mailer = FileMailer::new(&dir, from)?;
             Ok(ChosenMailer {
                 mailer: Arc::new(mailer),
@@ -262,13 +309,25 @@ fn build_mailer(config: &Config) -> anyhow::Result<ChosenMailer> {
     }
 }
 
+/// The account use cases over `repository`, hashing secrets with argon2id. Builds the
+/// hasher's decoy hash, which blocks for a few tens of milliseconds: start-up only.
+fn build_accounts(
+    repository: Arc<dyn AccountRepository>,
+    status_ttl: Duration,
+) -> anyhow::Result<AccountService> {
+    let hasher = Arc::new(Argon2Hasher::new()?);
+    Ok(AccountService::new(repository, hasher, status_ttl))
+}
+
 /// Applies migrations for the configured storage.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    connect_storage(&config.storage()?, config).await.map(drop)
+    connect_storage(&config.database.storage()?, &config.database)
+        .await
+        .map(drop)
 }
 
 /// The account use cases on the configured storage (migrated first), for the CLI.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
-    let stores = connect_storage(&config.storage()?, config).await?;
-    AccountService::new(stores.accounts, Duration::ZERO)
+    let stores = connect_storage(&config.database.storage()?, &config.database).await?;
+    build_accounts(stores.accounts, Duration::ZERO)
 }

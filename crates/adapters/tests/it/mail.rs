@@ -6,7 +6,7 @@ use adapters::mail::{parse_from, FileMailer, SmtpMailer, SmtpSettings};
 use adapters::testing::{SmtpSink, TempSqlite};
 use domain::CustomerId;
 use mail_parser::MessageParser;
-use ports::{kyc_message_id, render_kyc_mail, KycMailJob, MailError, Mailer};
+use ports::{kyc_message_id, KycMailJob, MailError, Mailer};
 use uuid::Uuid;
 
 fn job() -> KycMailJob {
@@ -64,7 +64,7 @@ fn assert_kyc_message(raw: &[u8], job: &KycMailJob) {
 async fn smtp_delivers_one_message_with_both_links_to_the_customer() {
     let sink = SmtpSink::start().await;
     let job = job();
-    smtp(sink.url()).send(&render_kyc_mail(&job)).await.unwrap();
+    smtp(sink.url()).send(&job.mail()).await.unwrap();
 
     let received = sink.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(received.len(), 1);
@@ -81,7 +81,7 @@ async fn smtp_down_is_a_transient_failure() {
         .unwrap()
         .port();
     let err = smtp(format!("smtp://127.0.0.1:{port}"))
-        .send(&render_kyc_mail(&job()))
+        .send(&job().mail())
         .await
         .unwrap_err();
     assert!(matches!(err, MailError::Unavailable(_)), "{err:?}");
@@ -109,7 +109,7 @@ async fn the_file_transport_writes_one_eml_file_per_message() {
     let mail_dir = dir.dir().join("mail");
     let mailer = FileMailer::new(&mail_dir, parse_from("kyc@onboarding.test").unwrap()).unwrap();
     let job = job();
-    mailer.send(&render_kyc_mail(&job)).await.unwrap();
+    mailer.send(&job.mail()).await.unwrap();
 
     let files: Vec<_> = std::fs::read_dir(&mail_dir)
         .unwrap()

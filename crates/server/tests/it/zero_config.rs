@@ -14,7 +14,7 @@ fn zero_config_args(data_dir: &std::path::Path) -> Vec<String> {
 fn token_from_data_dir(data_dir: &std::path::Path, account: Uuid) -> String {
     let secret = std::fs::read_to_string(server::secret::secret_path(data_dir)).unwrap();
     let config = server::Config::from_args(["server"]).unwrap();
-    api::JwtKeys::new(&config.jwt_settings(secret.trim().as_bytes().to_vec()))
+    api::JwtKeys::new(&config.auth.jwt_settings(secret.trim().as_bytes().to_vec()))
         .unwrap()
         .issue(
             domain::AccountId(account),

@@ -1,161 +1,14 @@
-//! The KYC mail: the mailer and outbox ports, the message itself, and the worker that
-//! delivers due outbox jobs with retries.
+//! The KYC mail use case: a worker that claims due jobs from the outbox, hands each
+//! message to the mailer, and retries failures with capped exponential backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use domain::CustomerId;
+use chrono::Utc;
 use rand::Rng as _;
 
+use super::{KycMailJob, MailError, MailOutbox, Mailer};
 use crate::RepositoryError;
-
-/// A message ready for a transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingMail {
-    /// Stable `Message-ID` (with angle brackets), the same for every attempt.
-    pub message_id: String,
-    /// Recipient address.
-    pub to: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text part.
-    pub text: String,
-    /// HTML part.
-    pub html: String,
-}
-
-/// Why a transport did not take a message.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    /// The server refused the message for good (e.g. SMTP 5xx: no such mailbox).
-    #[error("the mail server refused the message permanently: {0}")]
-    Rejected(String),
-    /// The transport is unreachable or refused for now; a later attempt may succeed.
-    #[error("the mail transport is unavailable")]
-    Unavailable(#[source] anyhow::Error),
-}
-
-/// A mail transport (SMTP, files, …).
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-#[async_trait]
-pub trait Mailer: Send + Sync + 'static {
-    /// A short name for logs and the start-up banner.
-    fn name(&self) -> &'static str;
-
-    /// Hands one message to the transport.
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
-}
-
-/// A claimed "send the KYC mail" job, with what the message needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KycMailJob {
-    /// The customer (one job per customer).
-    pub customer_id: CustomerId,
-    /// Stable `Message-ID`.
-    pub message_id: String,
-    /// Which attempt this is, 1 for the first.
-    pub attempt: u32,
-    /// Recipient address.
-    pub to: String,
-    /// The customer's name, as stored.
-    pub full_name: String,
-    /// The hosted KYC flow.
-    pub kyc_link: String,
-    /// The terms-of-service page.
-    pub tos_link: String,
-}
-
-/// The transactional outbox of KYC mail jobs. Jobs are created by
-/// [`crate::CustomerRepository::insert`], in the customer's own transaction.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-#[async_trait]
-pub trait MailOutbox: Send + Sync + 'static {
-    /// Claims up to `limit` due jobs for `lease`: no other claimer gets them until the
-    /// lease ends (so a crashed worker's jobs are retried, never lost). Counts the attempt.
-    async fn claim_due(
-        &self,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<KycMailJob>, RepositoryError>;
-
-    /// Marks a job sent, and the customer's mail status `sent`.
-    async fn mark_sent(&self, customer_id: CustomerId) -> Result<(), RepositoryError>;
-
-    /// Releases a job for another attempt at `next_attempt_at`, keeping the error.
-    async fn mark_retry(
-        &self,
-        customer_id: CustomerId,
-        error: String,
-        next_attempt_at: DateTime<Utc>,
-    ) -> Result<(), RepositoryError>;
-
-    /// Gives a job up, keeping the error; the customer's mail status becomes `failed`.
-    async fn mark_failed(
-        &self,
-        customer_id: CustomerId,
-        error: String,
-    ) -> Result<(), RepositoryError>;
-
-    /// Jobs still queued, and the age of the oldest (for monitoring).
-    async fn queued(&self) -> Result<(u64, Option<DateTime<Utc>>), RepositoryError>;
-}
-
-/// The `Message-ID` of a customer's KYC mail.
-pub fn kyc_message_id(customer_id: CustomerId) -> String {
-    format!("<kyc.{customer_id}@customer-onboarding>")
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Writes the KYC mail for a job. Links appear verbatim in the text part and escaped
-/// exactly once in the HTML part (so `&` in a link reads back as `&`).
-pub fn render_kyc_mail(job: &KycMailJob) -> OutgoingMail {
-    let text = format!(
-        "Hello {name},\n\n\
-         To finish opening your account, please verify your identity:\n{kyc}\n\n\
-         and accept the terms of service:\n{tos}\n\n\
-         If you did not ask for an account, you can ignore this message.\n",
-        name = job.full_name,
-        kyc = job.kyc_link,
-        tos = job.tos_link,
-    );
-    let html = format!(
-        "<!doctype html><html><body>\
-         <p>Hello {name},</p>\
-         <p>To finish opening your account, please \
-         <a href=\"{kyc}\">verify your identity</a> and \
-         <a href=\"{tos}\">accept the terms of service</a>.</p>\
-         <p>If the links do not work, copy these addresses into your browser:<br>{kyc}<br>{tos}</p>\
-         <p>If you did not ask for an account, you can ignore this message.</p>\
-         </body></html>",
-        name = escape_html(&job.full_name),
-        kyc = escape_html(&job.kyc_link),
-        tos = escape_html(&job.tos_link),
-    );
-    OutgoingMail {
-        message_id: job.message_id.clone(),
-        to: job.to.clone(),
-        subject: "Complete your identity verification (KYC)".into(),
-        text,
-        html,
-    }
-}
 
 /// When to try again after a failed attempt, and when to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +86,7 @@ impl KycMailWorker {
 
     #[tracing::instrument(name = "kyc_mail.deliver", skip_all, fields(customer_id = %job.customer_id, attempt = job.attempt))]
     async fn deliver(&self, job: &KycMailJob) -> Result<(), RepositoryError> {
-        match self.mailer.send(&render_kyc_mail(job)).await {
+        match self.mailer.send(&job.mail()).await {
             Ok(()) => {
                 tracing::info!(transport = self.mailer.name(), "KYC mail sent");
                 self.outbox.mark_sent(job.customer_id).await
@@ -288,20 +141,9 @@ impl KycMailWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
-
-    fn job(attempt: u32) -> KycMailJob {
-        let customer_id = CustomerId(Uuid::from_u128(1));
-        KycMailJob {
-            customer_id,
-            message_id: kyc_message_id(customer_id),
-            attempt,
-            to: "ada@example.com".into(),
-            full_name: "<script>alert(1)</script> & Co".into(),
-            kyc_link: "https://kyc.example/verify?a=1&b=2".into(),
-            tos_link: "https://tos.example/accept?c=3&d=4".into(),
-        }
-    }
+    use crate::mail::tests::job;
+    use crate::mail::{MockMailOutbox, MockMailer, OutgoingMail};
+    use async_trait::async_trait;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -337,27 +179,6 @@ mod tests {
     }
 
     #[test]
-    fn the_mail_escapes_the_name_and_keeps_links_exact() {
-        let mail = render_kyc_mail(&job(1));
-        assert_eq!(mail.to, "ada@example.com");
-        assert!(mail.subject.contains("KYC"));
-        assert!(mail.text.contains("https://kyc.example/verify?a=1&b=2"));
-        assert!(mail.text.contains("https://tos.example/accept?c=3&d=4"));
-        assert!(!mail.html.contains("<script>"));
-        assert!(mail
-            .html
-            .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
-        assert!(mail
-            .html
-            .contains("href=\"https://kyc.example/verify?a=1&amp;b=2\""));
-        assert!(!mail.html.contains("&amp;amp;"));
-        assert_eq!(
-            mail.message_id,
-            "<kyc.00000000-0000-0000-0000-000000000001@customer-onboarding>"
-        );
-    }
-
-    #[test]
     fn retry_delays_grow_exponentially_with_jitter_and_a_cap() {
         let p = policy();
         for _ in 0..50 {
@@ -377,10 +198,14 @@ mod tests {
     async fn a_sent_mail_marks_the_job_sent() {
         let mut outbox = outbox_with(job(1));
         outbox.expect_mark_sent().times(1).returning(|_| Ok(()));
-        let handled = worker(outbox, mailer_answering(|| Ok(())))
-            .run_once()
-            .await
-            .unwrap();
+        let mut mailer = MockMailer::new();
+        mailer.expect_name().return_const("test");
+        mailer
+            .expect_send()
+            .times(1)
+            .withf(|mail| *mail == job(1).mail())
+            .returning(|_| Ok(()));
+        let handled = worker(outbox, mailer).run_once().await.unwrap();
         assert_eq!(handled, 1);
     }
 
