@@ -21,7 +21,10 @@ pub use mail::{
     kyc_message_id, render_kyc_mail, KycMailJob, KycMailWorker, MailError, MailOutbox, Mailer,
     OutgoingMail, RetryPolicy,
 };
-pub use repository::{CustomerCursor, CustomerFilter, CustomerRepository, RepositoryError};
+pub use repository::{
+    CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, QueuedKycMail,
+    RepositoryError,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate};
