@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use ports::{MailOutbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
 
-use super::{per_backend, pool, DbPool, Store, StoreConnection as _};
+use super::{per_backend, Store, StoreConnection as _};
 
 #[async_trait]
 impl StoreHealth for Store {
@@ -25,10 +25,7 @@ impl StoreHealth for Store {
     }
 
     fn pool_state(&self) -> PoolState {
-        match &self.pool {
-            DbPool::Postgres(pool) => pool::pool_state(pool),
-            DbPool::Sqlite(pool) => pool::pool_state(pool),
-        }
+        self.pool.state()
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, RepositoryError> {

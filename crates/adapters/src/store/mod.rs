@@ -17,8 +17,9 @@
 //!   and row locking in the outbox claim.
 //!
 //! Adding a backend means its migrations, a module like [`sqlite`] (pool, migrations,
-//! `StoreConnection`), its arm in [`DbPool`], `Conn`, `Pooled`, `per_backend!` and
-//! [`Store::backend`], and its spelling of the three types in `sql_types.rs`.
+//! `StoreConnection`), its arms in this file (the enums, `per_backend!`, a constructor),
+//! its spelling of the three types in `sql_types.rs`, and its name in the rows'
+//! `check_for_backend`.
 
 mod accounts;
 mod customers;
@@ -117,6 +118,13 @@ impl DbPool {
             Self::Postgres(pool) => Pooled::Postgres(pool::checkout(pool)?),
             Self::Sqlite(pool) => Pooled::Sqlite(pool::checkout(pool)?),
         })
+    }
+
+    fn state(&self) -> ports::PoolState {
+        match self {
+            Self::Postgres(pool) => pool::pool_state(pool),
+            Self::Sqlite(pool) => pool::pool_state(pool),
+        }
     }
 }
 
