@@ -1,7 +1,7 @@
 //! Technology adapters for the ports: one module per technology.
 //!
-//! - [`postgres`]: the customer repository on PostgreSQL (Diesel, r2d2, embedded migrations).
-//! - [`sqlite`]: the same port on an embedded SQLite file, for zero-configuration runs.
+//! - [`store`]: customers, their mail outbox and accounts on PostgreSQL or SQLite (Diesel,
+//!   r2d2, embedded migrations), one implementation for both.
 //! - [`bridge`]: the KYC provider port over Bridge's KYC Links API.
 //! - [`sandbox`]: an in-process KYC provider for offline development.
 //! - [`mail`]: the mailer port over SMTP and over `.eml` files.
@@ -11,14 +11,11 @@
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
 pub mod bridge;
-mod db;
 pub mod mail;
 pub mod metrics;
 pub mod password;
-pub mod postgres;
 pub mod sandbox;
-pub mod sqlite;
-#[cfg(feature = "testing")]
-pub mod testing;
+pub mod store;
 
-pub use db::PoolSettings;
+// The backend modules stay reachable where callers have always found them.
+pub use store::{postgres, sqlite, DbPool, PoolSettings, Store};

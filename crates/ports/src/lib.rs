@@ -25,7 +25,10 @@ pub use mail::{
     kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
     OutgoingMail, RetryPolicy,
 };
-pub use repository::{CustomerCursor, CustomerFilter, CustomerRepository, RepositoryError};
+pub use repository::{
+    CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, QueuedKycMail,
+    RepositoryError,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, MockSecretHasher};

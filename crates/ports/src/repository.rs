@@ -18,6 +18,45 @@ pub enum RepositoryError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Everything a customer's registration writes, in one transaction: the customer and
+/// whatever the use case decided must happen because of it. The store writes exactly what
+/// it is given and decides nothing. Built with [`NewCustomerRecord::new`] and the `with_`
+/// methods, so that a new part (an outgoing event, say) does not break existing callers.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NewCustomerRecord {
+    /// The customer.
+    pub customer: Customer,
+    /// The "send the KYC mail" outbox job, when the customer asked for the mail.
+    pub kyc_mail: Option<QueuedKycMail>,
+}
+
+impl NewCustomerRecord {
+    /// The customer alone, with nothing queued.
+    pub fn new(customer: Customer) -> Self {
+        Self {
+            customer,
+            kyc_mail: None,
+        }
+    }
+
+    /// Queues the KYC mail with the customer.
+    pub fn with_kyc_mail(mut self, mail: QueuedKycMail) -> Self {
+        self.kyc_mail = Some(mail);
+        self
+    }
+}
+
+/// A KYC mail job to queue with its customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedKycMail {
+    /// The mail's `Message-ID`, fixed before the first attempt so that a resent mail
+    /// is recognisably the same message.
+    pub message_id: String,
+    /// When the first attempt is due.
+    pub due_at: DateTime<Utc>,
+}
+
 /// Which of an account's customers a listing shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerFilter {
@@ -41,12 +80,12 @@ pub struct CustomerCursor {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
-    /// Stores a new customer and, when `customer.send_kyc_mail`, its "send the KYC mail"
+    /// Stores a new customer and, when the record carries one, its "send the KYC mail"
     /// outbox job — in one transaction, so there is never one without the other. Fails
     /// with [`RepositoryError::Duplicate`] when the account already has a customer with
     /// the same e-mail address, compared case-insensitively; this is enforced by the
     /// store, so it holds under concurrent inserts too.
-    async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError>;
+    async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError>;
 
     /// Whether the account already has a customer with this address (case-insensitively).
     async fn email_exists(

@@ -12,9 +12,8 @@ use adapters::bridge::BridgeKycProvider;
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
 use adapters::metrics::MeteredKycProvider;
 use adapters::password::Argon2Hasher;
-use adapters::postgres::PgStore;
 use adapters::sandbox::SandboxKycProvider;
-use adapters::sqlite::SqliteStore;
+use adapters::Store;
 use anyhow::Context as _;
 use api::sessions::LoginThrottle;
 use api::JwtKeys;
@@ -163,17 +162,17 @@ async fn connect_storage(storage: &Storage, config: &DatabaseSettings) -> anyhow
     tokio::task::spawn_blocking(move || -> anyhow::Result<Stores> {
         match storage {
             Storage::Postgres(url) => {
-                let pool = adapters::postgres::connect(&url, &settings)
+                let store = Store::connect_postgres(&url, &settings)
                     .context("could not connect to PostgreSQL at DATABASE_URL")?;
-                let applied = adapters::postgres::run_migrations(&pool)?;
+                let applied = store.run_migrations()?;
                 tracing::info!(applied, "PostgreSQL migrations up to date");
-                Ok(Stores::from_store(PgStore::new(pool)))
+                Ok(Stores::from_store(store))
             }
             Storage::Sqlite(path) => {
-                let pool = adapters::sqlite::connect(&path, &settings)?;
-                let applied = adapters::sqlite::run_migrations(&pool)?;
+                let store = Store::connect_sqlite(&path, &settings)?;
+                let applied = store.run_migrations()?;
                 tracing::info!(applied, "SQLite migrations up to date");
-                Ok(Stores::from_store(SqliteStore::new(pool)))
+                Ok(Stores::from_store(store))
             }
         }
     })

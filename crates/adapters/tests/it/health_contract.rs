@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use adapters::testing::{sample_customer, test_pool_settings, TempSqlite, TestPostgres};
 use ports::StoreHealth;
+use testkit::{registration, sample_customer, TempSqlite, TestPostgres};
 
-use crate::stores::{contract_suite, Store};
+use crate::stores::{contract_suite, test_pool_settings, Store};
 
 pub async fn a_migrated_store_is_ready(store: Store) {
     assert_eq!(store.health.readiness().await, Ok(()));
@@ -26,7 +26,7 @@ pub async fn the_backlog_counts_queued_mails_and_their_age(store: Store) {
     for email in ["one@example.com", "two@example.com"] {
         store
             .customers
-            .insert(&sample_customer(account, email))
+            .insert(&registration(&sample_customer(account, email)))
             .await
             .unwrap();
     }
@@ -48,8 +48,7 @@ async fn a_postgres_database_without_migrations_is_not_ready() {
     let Some(db) = TestPostgres::create() else {
         return;
     };
-    let pool = adapters::postgres::connect(db.url(), &test_pool_settings()).unwrap();
-    let store = adapters::postgres::PgStore::new(pool);
+    let store = adapters::Store::connect_postgres(db.url(), &test_pool_settings()).unwrap();
     let reason = store.readiness().await.unwrap_err();
     assert!(reason.contains("migrations"), "{reason}");
     assert!(!reason.contains(db.url()));
@@ -58,8 +57,7 @@ async fn a_postgres_database_without_migrations_is_not_ready() {
 #[tokio::test]
 async fn a_sqlite_database_without_migrations_is_not_ready() {
     let file = TempSqlite::new();
-    let pool = adapters::sqlite::connect(&file.path(), &test_pool_settings()).unwrap();
-    let store = adapters::sqlite::SqliteStore::new(pool);
+    let store = adapters::Store::connect_sqlite(&file.path(), &test_pool_settings()).unwrap();
     assert!(store.readiness().await.unwrap_err().contains("migrations"));
 }
 
@@ -78,7 +76,7 @@ async fn an_unreachable_postgres_is_not_ready_within_the_pool_timeout() {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_millis(300))
         .build_unchecked(manager);
-    let store = adapters::postgres::PgStore::new(pool);
+    let store = adapters::Store::new(adapters::DbPool::Postgres(pool));
     let started = std::time::Instant::now();
     assert_eq!(
         store.readiness().await,

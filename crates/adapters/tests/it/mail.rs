@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use adapters::mail::{parse_from, FileMailer, SmtpMailer, SmtpSettings};
-use adapters::testing::{SmtpSink, TempSqlite};
 use domain::CustomerId;
 use mail_parser::MessageParser;
 use ports::{kyc_message_id, KycMailJob, MailError, Mailer};
+use testkit::{SmtpSink, TempSqlite};
 use uuid::Uuid;
 
 fn job() -> KycMailJob {

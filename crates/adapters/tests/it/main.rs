@@ -13,4 +13,5 @@ mod mail;
 mod migrations;
 mod outbox_contract;
 mod repository_contract;
+mod sqlite_format;
 mod stores;

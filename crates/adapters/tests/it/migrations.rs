@@ -1,34 +1,37 @@
 //! Every migration can be reverted and re-applied, on both backends.
 
-use adapters::testing::{TempSqlite, TestPostgres};
+use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::MigrationHarness;
+use testkit::{TempSqlite, TestPostgres};
+
+use crate::stores::{open_postgres, open_sqlite, test_pool_settings};
 
 #[test]
 fn postgres_migrations_revert_and_reapply_cleanly() {
     let Some(db) = TestPostgres::create() else {
         return;
     };
-    let pool = db.migrated_pool();
-    let mut conn = pool.get().unwrap();
+    let store = open_postgres(&db);
+    let mut conn = PgConnection::establish(db.url()).unwrap();
     let reverted = conn
         .revert_all_migrations(adapters::postgres::MIGRATIONS)
         .unwrap();
     assert!(!reverted.is_empty());
-    assert!(adapters::postgres::run_migrations(&pool).unwrap() > 0);
-    assert_eq!(adapters::postgres::run_migrations(&pool).unwrap(), 0);
+    assert!(store.run_migrations().unwrap() > 0);
+    assert_eq!(store.run_migrations().unwrap(), 0);
 }
 
 #[test]
 fn sqlite_migrations_revert_and_reapply_cleanly() {
     let file = TempSqlite::new();
-    let pool = file.migrated_pool();
-    let mut conn = pool.get().unwrap();
+    let store = open_sqlite(&file);
+    let mut conn = SqliteConnection::establish(file.path().to_str().unwrap()).unwrap();
     let reverted = conn
         .revert_all_migrations(adapters::sqlite::MIGRATIONS)
         .unwrap();
     assert!(!reverted.is_empty());
-    assert!(adapters::sqlite::run_migrations(&pool).unwrap() > 0);
-    assert_eq!(adapters::sqlite::run_migrations(&pool).unwrap(), 0);
+    assert!(store.run_migrations().unwrap() > 0);
+    assert_eq!(store.run_migrations().unwrap(), 0);
 }
 
 #[test]
@@ -45,7 +48,7 @@ fn sqlite_connections_use_wal_and_a_busy_timeout() {
         timeout: i32,
     }
     let file = TempSqlite::new();
-    let pool = file.migrated_pool();
+    let pool = adapters::sqlite::connect(&file.path(), &test_pool_settings()).unwrap();
     let mut conn = pool.get().unwrap();
     let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
         .get_result(&mut *conn)

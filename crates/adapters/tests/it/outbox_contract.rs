@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapters::testing::sample_customer;
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use domain::{Customer, KycMailStatus};
 use ports::{KycMailWorker, MailError, Mailer, OutgoingMail, RetryPolicy};
+use testkit::{registration, sample_customer};
 
 use crate::stores::Store;
 
@@ -18,7 +18,11 @@ async fn insert(store: &Store, email: &str, send_kyc_mail: bool) -> Customer {
     let mut customer = sample_customer(store.account().await, email);
     customer.send_kyc_mail = send_kyc_mail;
     customer.kyc_mail_status = KycMailStatus::initial(send_kyc_mail);
-    store.customers.insert(&customer).await.unwrap();
+    store
+        .customers
+        .insert(&registration(&customer))
+        .await
+        .unwrap();
     customer
 }
 

@@ -2,15 +2,19 @@
 
 use std::collections::HashSet;
 
-use adapters::testing::sample_customer;
 use domain::CustomerEmail;
 use ports::{CustomerCursor, CustomerFilter, RepositoryError};
+use testkit::{registration, sample_customer};
 
 use crate::stores::Store;
 
 pub async fn insert_then_find_returns_the_identical_customer(store: Store) {
     let customer = sample_customer(store.account().await, "Tbash7676@Gmail.com");
-    store.customers.insert(&customer).await.unwrap();
+    store
+        .customers
+        .insert(&registration(&customer))
+        .await
+        .unwrap();
     let found = store
         .customers
         .find(customer.account_id, customer.id)
@@ -23,12 +27,12 @@ pub async fn insert_rejects_the_same_email_in_the_same_account_in_any_case(store
     let owner = store.account().await;
     store
         .customers
-        .insert(&sample_customer(owner, "ada@example.com"))
+        .insert(&registration(&sample_customer(owner, "ada@example.com")))
         .await
         .unwrap();
     let err = store
         .customers
-        .insert(&sample_customer(owner, "ADA@Example.COM"))
+        .insert(&registration(&sample_customer(owner, "ADA@Example.COM")))
         .await
         .unwrap_err();
     assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
@@ -37,19 +41,29 @@ pub async fn insert_rejects_the_same_email_in_the_same_account_in_any_case(store
 pub async fn insert_allows_the_same_email_in_another_account(store: Store) {
     store
         .customers
-        .insert(&sample_customer(store.account().await, "ada@example.com"))
+        .insert(&registration(&sample_customer(
+            store.account().await,
+            "ada@example.com",
+        )))
         .await
         .unwrap();
     store
         .customers
-        .insert(&sample_customer(store.account().await, "ada@example.com"))
+        .insert(&registration(&sample_customer(
+            store.account().await,
+            "ada@example.com",
+        )))
         .await
         .unwrap();
 }
 
 pub async fn find_never_returns_another_accounts_customer(store: Store) {
     let customer = sample_customer(store.account().await, "ada@example.com");
-    store.customers.insert(&customer).await.unwrap();
+    store
+        .customers
+        .insert(&registration(&customer))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .customers
@@ -74,7 +88,11 @@ pub async fn find_returns_none_for_an_unknown_id(store: Store) {
 
 pub async fn email_exists_is_case_insensitive_and_scoped_to_the_account(store: Store) {
     let customer = sample_customer(store.account().await, "ada@example.com");
-    store.customers.insert(&customer).await.unwrap();
+    store
+        .customers
+        .insert(&registration(&customer))
+        .await
+        .unwrap();
     let upper = CustomerEmail::parse("ADA@EXAMPLE.COM").unwrap();
     assert!(store
         .customers
@@ -105,7 +123,7 @@ pub async fn concurrent_inserts_of_one_email_store_exactly_one(store: Store) {
                 "RACE@example.com"
             };
             let customer = sample_customer(owner, email);
-            tokio::spawn(async move { repo.insert(&customer).await })
+            tokio::spawn(async move { repo.insert(&registration(&customer)).await })
         })
         .collect();
     let mut stored = 0;
@@ -138,12 +156,15 @@ pub async fn list_is_newest_first_and_only_the_accounts_own(store: Store) {
     for i in 0..3 {
         let mut c = sample_customer(owner, &format!("c{i}@example.com"));
         c.created_at += chrono::TimeDelta::milliseconds(i);
-        store.customers.insert(&c).await.unwrap();
+        store.customers.insert(&registration(&c)).await.unwrap();
         ids.push(c.id);
     }
     store
         .customers
-        .insert(&sample_customer(store.account().await, "x@example.com"))
+        .insert(&registration(&sample_customer(
+            store.account().await,
+            "x@example.com",
+        )))
         .await
         .unwrap();
     let listed: Vec<_> = store
@@ -162,10 +183,14 @@ pub async fn list_filters_by_email_case_insensitively_and_by_kyc_status(store: S
     let owner = store.account().await;
     let mut approved = sample_customer(owner, "Ada@Example.com");
     approved.kyc.kyc_status = "approved".into();
-    store.customers.insert(&approved).await.unwrap();
     store
         .customers
-        .insert(&sample_customer(owner, "bob@example.com"))
+        .insert(&registration(&approved))
+        .await
+        .unwrap();
+    store
+        .customers
+        .insert(&registration(&sample_customer(owner, "bob@example.com")))
         .await
         .unwrap();
     let by_email = CustomerFilter {
@@ -199,7 +224,7 @@ pub async fn paging_walks_every_customer_exactly_once_while_new_ones_arrive(stor
     let mut existing = HashSet::new();
     for i in 0..25 {
         let c = sample_customer(owner, &format!("c{i}@example.com"));
-        store.customers.insert(&c).await.unwrap();
+        store.customers.insert(&registration(&c)).await.unwrap();
         existing.insert(c.id);
     }
     let mut seen = Vec::new();
@@ -209,7 +234,11 @@ pub async fn paging_walks_every_customer_exactly_once_while_new_ones_arrive(stor
         // A new customer arrives between every two pages.
         let newcomer = sample_customer(owner, &format!("new{extra}@example.com"));
         extra += 1;
-        store.customers.insert(&newcomer).await.unwrap();
+        store
+            .customers
+            .insert(&registration(&newcomer))
+            .await
+            .unwrap();
         if after.is_none() {
             // The first page is read after the first newcomer; it may include it.
             existing.insert(newcomer.id);

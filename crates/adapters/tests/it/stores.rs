@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use adapters::postgres::PgStore;
-use adapters::sqlite::SqliteStore;
-use adapters::testing::{TempSqlite, TestPostgres};
+use adapters::PoolSettings;
 use ports::{AccountRepository, CustomerRepository, MailOutbox, StoreHealth};
+use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
 #[derive(Clone)]
@@ -29,19 +28,41 @@ impl Store {
 
     /// A fresh account to own customers.
     pub async fn account(&self) -> domain::AccountId {
-        adapters::testing::register_account(self.accounts.as_ref()).await
+        testkit::register_account(self.accounts.as_ref()).await
     }
+}
+
+/// Pool settings for tests: small, and quick to report an unreachable database.
+pub fn test_pool_settings() -> PoolSettings {
+    PoolSettings {
+        max_size: 4,
+        connection_timeout: std::time::Duration::from_secs(5),
+    }
+}
+
+/// The store on the test database, migrations applied.
+pub fn open_postgres(db: &TestPostgres) -> adapters::Store {
+    let store = adapters::Store::connect_postgres(db.url(), &test_pool_settings()).unwrap();
+    store.run_migrations().unwrap();
+    store
+}
+
+/// The store on the test file, migrations applied.
+pub fn open_sqlite(file: &TempSqlite) -> adapters::Store {
+    let store = adapters::Store::connect_sqlite(&file.path(), &test_pool_settings()).unwrap();
+    store.run_migrations().unwrap();
+    store
 }
 
 pub fn postgres() -> Option<(TestPostgres, Store)> {
     let db = TestPostgres::create()?;
-    let store = Store::of(PgStore::new(db.migrated_pool()));
+    let store = Store::of(open_postgres(&db));
     Some((db, store))
 }
 
 pub fn sqlite() -> Option<(TempSqlite, Store)> {
     let file = TempSqlite::new();
-    let store = Store::of(SqliteStore::new(file.migrated_pool()));
+    let store = Store::of(open_sqlite(&file));
     Some((file, store))
 }
 

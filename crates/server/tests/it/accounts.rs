@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::helpers::{bridge_ok, seed_body, settled, start_on_postgres_with, TestApp};
-use adapters::testing::TestPostgres;
 use serde_json::{json, Value};
+use testkit::TestPostgres;
 use uuid::Uuid;
 
 async fn app_on(db: &TestPostgres, extra: &[&str]) -> TestApp {

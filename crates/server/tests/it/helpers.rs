@@ -1,8 +1,8 @@
 //! Starting the application for a test, and talking to it.
 
-use adapters::testing::TestPostgres;
 use serde_json::{json, Value};
 use server::{Application, Config};
+use testkit::TestPostgres;
 use uuid::Uuid;
 use wiremock::MockServer;
 
@@ -15,7 +15,7 @@ pub struct TestApp {
     pub handle: actix_web::dev::ServerHandle,
     pub accounts: std::sync::Arc<ports::AccountService>,
     /// The DATA_DIR of an app whose data lives elsewhere, removed when the app is dropped.
-    _scratch: Option<adapters::testing::TempSqlite>,
+    _scratch: Option<testkit::TempSqlite>,
 }
 
 impl TestApp {
@@ -155,7 +155,7 @@ pub async fn start_on_database_url(url: &str, bridge: &MockServer, extra: &[&str
     .map(|s| s.to_string())
     .collect();
     // Mail files (when no SMTP_URL is given) go to a scratch DATA_DIR, not the source tree.
-    let scratch = adapters::testing::TempSqlite::new();
+    let scratch = testkit::TempSqlite::new();
     args.push("--data-dir".into());
     args.push(scratch.dir().to_str().unwrap().into());
     args.extend(extra.iter().map(|s| s.to_string()));

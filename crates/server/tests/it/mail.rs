@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use adapters::testing::{SmtpSink, TempSqlite, TestPostgres};
 use serde_json::json;
+use testkit::{SmtpSink, TempSqlite, TestPostgres};
 
 use crate::helpers::{
     bridge_link, bridge_ok, eventually, mail_status, seed_body, start_on_postgres_with, TestApp,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::helpers::{
     bridge_ok, eventually_async, seed_body, start_on_database_url, start_on_postgres_with, TestApp,
 };
-use adapters::testing::TestPostgres;
+use testkit::TestPostgres;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -169,7 +169,7 @@ async fn metrics_move_under_requests() {
 async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
     use crate::process::{field, run_ok, server, Running};
 
-    let data = adapters::testing::TempSqlite::new();
+    let data = testkit::TempSqlite::new();
     let data_dir = data.dir().to_str().unwrap().to_owned();
     let log_path = data.dir().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

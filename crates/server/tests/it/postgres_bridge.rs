@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use adapters::testing::TestPostgres;
 use serde_json::json;
+use testkit::TestPostgres;
 use uuid::Uuid;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -242,7 +242,7 @@ async fn start_up_names_an_unreachable_database() {
         .local_addr()
         .unwrap()
         .port();
-    let scratch = adapters::testing::TempSqlite::new();
+    let scratch = testkit::TempSqlite::new();
     let args: Vec<String> = [
         "--data-dir",
         scratch.dir().to_str().unwrap(),

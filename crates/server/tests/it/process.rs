@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use adapters::testing::TempSqlite;
+use testkit::TempSqlite;
 
 use crate::helpers::{seed_body, settled};
 

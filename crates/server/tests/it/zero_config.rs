@@ -1,7 +1,7 @@
 //! The zero-configuration shape: SQLite in a data directory, the sandbox provider, a
 //! generated development secret — and all of it surviving a restart.
 
-use adapters::testing::TempSqlite;
+use testkit::TempSqlite;
 use uuid::Uuid;
 
 use crate::helpers::{seed_body, TestApp};

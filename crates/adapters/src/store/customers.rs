@@ -1,0 +1,121 @@
+//! The customer repository: a registration (customer and queued mail in one
+//! transaction), the duplicate check, listing and lookup — all scoped to one account.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use domain::{AccountId, Customer, CustomerEmail, CustomerId};
+use ports::{
+    CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, RepositoryError,
+};
+
+use super::rows::{registration_rows, CustomerRow};
+use super::schema::{customers, kyc_mail_jobs};
+use super::sql_types::{Id, Timestamp};
+use super::{per_backend, Store, StoreConnection as _};
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`: the unique index is on `lower(email)`, so lookups use it too.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+#[async_trait]
+impl CustomerRepository for Store {
+    #[tracing::instrument(name = "store.insert_customer", skip_all, fields(db.backend = self.backend(), customer_id = %record.customer.id))]
+    async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError> {
+        let (row, job) = registration_rows(record);
+        self.run(move |conn| {
+            per_backend!(conn => conn.write_transaction(|conn| {
+                diesel::insert_into(customers::table)
+                    .values(&row)
+                    .execute(conn)?;
+                if let Some(job) = &job {
+                    diesel::insert_into(kyc_mail_jobs::table)
+                        .values(job)
+                        .execute(conn)?;
+                }
+                Ok(())
+            }))
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "store.email_exists", skip_all, fields(db.backend = self.backend(), account_id = %account_id))]
+    async fn email_exists(
+        &self,
+        account_id: AccountId,
+        email: &CustomerEmail,
+    ) -> Result<bool, RepositoryError> {
+        let email = email.as_str().to_owned();
+        self.run(move |conn| {
+            let exists = diesel::select(diesel::dsl::exists(
+                customers::table
+                    .filter(customers::account_id.eq(Id(account_id.0)))
+                    .filter(lower(customers::email).eq(lower(email))),
+            ));
+            per_backend!(conn => exists.get_result(conn))
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "store.list_customers", skip_all, fields(db.backend = self.backend(), account_id = %account_id))]
+    async fn list(
+        &self,
+        account_id: AccountId,
+        filter: &CustomerFilter,
+        after: Option<CustomerCursor>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, RepositoryError> {
+        let filter = filter.clone();
+        let rows: Vec<CustomerRow> = self
+            .run(move |conn| {
+                per_backend!(conn => {
+                    let mut query = customers::table
+                        .filter(customers::account_id.eq(Id(account_id.0)))
+                        .into_boxed();
+                    if let Some(email) = filter.email {
+                        query = query.filter(lower(customers::email).eq(lower(email)));
+                    }
+                    if let Some(status) = filter.kyc_status {
+                        query = query.filter(customers::kyc_status.eq(status));
+                    }
+                    // On SQLite, times and UUIDs are fixed-width text (see `sql_types`):
+                    // text order is the order PostgreSQL uses for its native types.
+                    if let Some(after) = after {
+                        let (at, id) = (Timestamp(after.created_at), Id(after.id.0));
+                        query = query.filter(
+                            customers::created_at
+                                .lt(at)
+                                .or(customers::created_at.eq(at).and(customers::id.lt(id))),
+                        );
+                    }
+                    query
+                        .order((customers::created_at.desc(), customers::id.desc()))
+                        .limit(i64::from(limit))
+                        .select(CustomerRow::as_select())
+                        .load(conn)
+                })
+            })
+            .await?;
+        rows.into_iter().map(CustomerRow::into_domain).collect()
+    }
+
+    #[tracing::instrument(name = "store.find_customer", skip_all, fields(db.backend = self.backend(), account_id = %account_id, customer_id = %id))]
+    async fn find(
+        &self,
+        account_id: AccountId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>, RepositoryError> {
+        let row: Option<CustomerRow> = self
+            .run(move |conn| {
+                let query = customers::table
+                    .filter(customers::account_id.eq(Id(account_id.0)))
+                    .filter(customers::id.eq(Id(id.0)));
+                per_backend!(conn => query
+                    .select(CustomerRow::as_select())
+                    .first(conn)
+                    .optional())
+            })
+            .await?;
+        row.map(CustomerRow::into_domain).transpose()
+    }
+}

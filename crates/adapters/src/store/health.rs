@@ -1,0 +1,39 @@
+//! What operators ask of the store: readiness, pool occupancy, outbox backlog.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use ports::{MailOutbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
+
+use super::{per_backend, Store, StoreConnection as _};
+
+#[async_trait]
+impl StoreHealth for Store {
+    /// Ready when the database answers and no embedded migration is pending. The reason
+    /// is fit for unauthenticated callers.
+    async fn readiness(&self) -> Result<(), String> {
+        let pending = self
+            .run(|conn| per_backend!(conn => conn.has_pending_migrations()))
+            .await;
+        match pending {
+            Ok(false) => Ok(()),
+            Ok(true) => Err("database migrations are pending".into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check failed");
+                Err("database unreachable".into())
+            }
+        }
+    }
+
+    fn pool_state(&self) -> PoolState {
+        self.pool.state()
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, RepositoryError> {
+        let (queued, oldest) = self.queued().await?;
+        Ok(OutboxBacklog {
+            queued,
+            // A job stamped by a clock slightly ahead is as old as can be: not at all.
+            oldest_age: oldest.map(|t| (Utc::now() - t).to_std().unwrap_or_default()),
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! The store — customers, their KYC-mail outbox, accounts and store health — on
+//! PostgreSQL or on an embedded SQLite file, with every query written once.
+//!
+//! How one implementation serves both databases:
+//! - one schema (`schema.rs`), typed with Diesel's common SQL types and three of our own
+//!   for the values the databases spell differently: UUIDs, times, JSON (`sql_types.rs`);
+//! - one row type per table and the row ↔ domain mapping (`rows.rs`), checked against
+//!   both backends;
+//! - [`Store`] holds a [`DbPool`] of either backend, and the `per_backend!` macro expands a
+//!   query body once per concrete connection type (as vaultwarden's `db_run!` does): each
+//!   query is written once and type-checked against each backend, without code generic
+//!   over `diesel::backend::Backend` and the trait bounds that brings. Diesel's
+//!   `MultiConnection` derive would dispatch too, but only over SQL types every backend
+//!   has built in, which ours are not;
+//! - what really differs lives in [`postgres`] and [`sqlite`], behind the small
+//!   `StoreConnection` trait: opening a pool, migrating, the kind of write transaction,
+//!   and row locking in the outbox claim.
+//!
+//! Adding a backend means its migrations, a module like [`sqlite`] (pool, migrations,
+//! `StoreConnection`), its arms in this file (the enums, `per_backend!`, a constructor),
+//! its spelling of the three types in `sql_types.rs`, and its name in the rows'
+//! `check_for_backend`.
+
+mod accounts;
+mod customers;
+mod health;
+mod outbox;
+mod pool;
+pub mod postgres;
+mod rows;
+mod schema;
+mod sql_types;
+pub mod sqlite;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, QueryResult};
+use ports::RepositoryError;
+
+pub use pool::PoolSettings;
+use sql_types::Id;
+
+/// The name of the unique index that enforces one e-mail address per account. Both
+/// backends use it, so both can recognise a duplicate by it.
+const EMAIL_UNIQUE_INDEX: &str = "customers_account_email_key";
+
+/// A pool of connections to one of the supported databases.
+#[derive(Clone)]
+pub enum DbPool {
+    /// PostgreSQL.
+    Postgres(postgres::PgPool),
+    /// An SQLite file.
+    Sqlite(sqlite::SqlitePool),
+}
+
+/// A connection of one backend, lent to a query for the duration of one call.
+pub(crate) enum Conn<'a> {
+    /// PostgreSQL.
+    Postgres(&'a mut PgConnection),
+    /// SQLite.
+    Sqlite(&'a mut SqliteConnection),
+}
+
+/// Evaluates `$body` with `$conn` rebound to the concrete connection inside a [`Conn`]:
+/// the body is expanded once per backend, so it is written once and compiled for each.
+macro_rules! per_backend {
+    ($conn:ident => $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Postgres($conn) => $body,
+            $crate::store::Conn::Sqlite($conn) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
+/// What the shared queries ask of a backend because its SQL differs there.
+pub(crate) trait StoreConnection: Connection + Sized {
+    /// Runs `work` in a transaction that is going to write.
+    fn write_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T>;
+
+    /// Loads the ids `due` selects, locked against concurrent claimers as far as this
+    /// backend locks rows. Called inside a [`Self::write_transaction`].
+    fn lock_due_mail_jobs(&mut self, due: outbox::due_mail_jobs) -> QueryResult<Vec<Id>>;
+
+    /// Whether an embedded migration has not been applied yet.
+    fn has_pending_migrations(&mut self) -> QueryResult<bool>;
+
+    /// Applies the pending migrations; returns how many were applied.
+    fn run_migrations(&mut self) -> anyhow::Result<usize>;
+}
+
+/// A checked-out connection of either backend.
+enum Pooled {
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+}
+
+impl Pooled {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Postgres(conn) => Conn::Postgres(conn),
+            Self::Sqlite(conn) => Conn::Sqlite(conn),
+        }
+    }
+}
+
+impl DbPool {
+    fn checkout(&self) -> Result<Pooled, diesel::r2d2::PoolError> {
+        Ok(match self {
+            Self::Postgres(pool) => Pooled::Postgres(pool::checkout(pool)?),
+            Self::Sqlite(pool) => Pooled::Sqlite(pool::checkout(pool)?),
+        })
+    }
+
+    fn state(&self) -> ports::PoolState {
+        match self {
+            Self::Postgres(pool) => pool::pool_state(pool),
+            Self::Sqlite(pool) => pool::pool_state(pool),
+        }
+    }
+}
+
+/// The store: customers, their mail outbox and accounts, on either backend.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+}
+
+impl Store {
+    /// Wraps a pool; [`Store::run_migrations`] brings its database up to date.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens a pool to the PostgreSQL database at `url`, failing fast when it does not
+    /// answer.
+    pub fn connect_postgres(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+        postgres::connect(url, settings).map(|pool| Self::new(DbPool::Postgres(pool)))
+    }
+
+    /// Opens (creating it and its directory when missing) the SQLite file at `path`.
+    pub fn connect_sqlite(path: &Path, settings: &PoolSettings) -> anyhow::Result<Self> {
+        sqlite::connect(path, settings).map(|pool| Self::new(DbPool::Sqlite(pool)))
+    }
+
+    /// Applies pending migrations (blocking); returns how many were applied.
+    pub fn run_migrations(&self) -> anyhow::Result<usize> {
+        let mut pooled = self
+            .pool
+            .checkout()
+            .context("no database connection for migrations")?;
+        let conn = pooled.conn();
+        per_backend!(conn => conn.run_migrations())
+    }
+
+    /// The backend's name, as spans and logs show it.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            DbPool::Postgres(_) => "postgresql",
+            DbPool::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool: Diesel is
+    /// synchronous, and neither the checkout nor the query may stall an async worker.
+    async fn run<T, F>(&self, work: F) -> Result<T, RepositoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn<'_>) -> QueryResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut pooled = pool.checkout().map_err(|e| {
+                RepositoryError::Unavailable(
+                    anyhow::Error::new(e).context("no database connection available"),
+                )
+            })?;
+            work(pooled.conn()).map_err(map_diesel_error)
+        })
+        .await
+        .map_err(|e| {
+            RepositoryError::Unexpected(anyhow::Error::new(e).context("database task failed"))
+        })?
+    }
+}
+
+/// Translates a Diesel error into the port's terms: the e-mail unique index becomes
+/// [`RepositoryError::Duplicate`], a lost connection becomes `Unavailable`.
+fn map_diesel_error(error: DieselError) -> RepositoryError {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(EMAIL_UNIQUE_INDEX)
+                || info.message().contains(EMAIL_UNIQUE_INDEX) =>
+        {
+            RepositoryError::Duplicate
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            RepositoryError::Unavailable(error.into())
+        }
+        _ => RepositoryError::Unexpected(error.into()),
+    }
+}

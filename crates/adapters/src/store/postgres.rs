@@ -1,0 +1,74 @@
+//! What is PostgreSQL's own: opening the pool, migrating under an advisory lock (several
+//! instances may start together), and claiming outbox jobs with `FOR UPDATE SKIP LOCKED`
+//! so that any number of instances deliver side by side.
+
+use anyhow::Context as _;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::result::Error as DieselError;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::outbox::due_mail_jobs;
+use super::pool::{build_pool, PoolSettings};
+use super::sql_types::Id;
+use super::StoreConnection;
+
+/// The PostgreSQL migrations, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// An advisory-lock key, so that several instances starting together migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x6375_7374_6f6d_6572; // "customer"
+
+/// A pool of PostgreSQL connections.
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+diesel::define_sql_function! {
+    /// Session-level advisory lock.
+    fn pg_advisory_lock(key: diesel::sql_types::BigInt);
+}
+diesel::define_sql_function! {
+    /// Releases a session-level advisory lock.
+    fn pg_advisory_unlock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
+}
+
+/// Opens a pool to `database_url`, failing fast when the server does not answer.
+pub fn connect(database_url: &str, settings: &PoolSettings) -> anyhow::Result<PgPool> {
+    build_pool(
+        ConnectionManager::<PgConnection>::new(database_url),
+        settings,
+        None,
+    )
+}
+
+impl StoreConnection for PgConnection {
+    fn write_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        self.transaction(work)
+    }
+
+    fn lock_due_mail_jobs(&mut self, due: due_mail_jobs) -> QueryResult<Vec<Id>> {
+        due.for_update().skip_locked().load(self)
+    }
+
+    fn has_pending_migrations(&mut self) -> QueryResult<bool> {
+        self.has_pending_migration(MIGRATIONS)
+            .map_err(DieselError::QueryBuilderError)
+    }
+
+    fn run_migrations(&mut self) -> anyhow::Result<usize> {
+        diesel::select(pg_advisory_lock(MIGRATION_LOCK_KEY))
+            .execute(self)
+            .context("could not take the migration lock")?;
+        let applied = self
+            .run_pending_migrations(MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(|e| anyhow::anyhow!(e).context("could not apply migrations"));
+        diesel::select(pg_advisory_unlock(MIGRATION_LOCK_KEY))
+            .execute(self)
+            .context("could not release the migration lock")?;
+        applied
+    }
+}

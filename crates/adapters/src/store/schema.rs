@@ -1,0 +1,69 @@
+//! The tables as both backends see them. Hand-written, not `diesel print-schema` output:
+//! the two databases spell UUIDs, times and JSON differently (see [`super::sql_types`]),
+//! and one schema over those types is what lets every query be written once. Keep it in
+//! step with `migrations/postgres` and `migrations/sqlite` (the contract suites run every
+//! query against both). PostgreSQL's `country char(3)` is `Text` here: Diesel reads and
+//! binds it as text, and the column's CHECK keeps it three letters.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbJson, DbTimestamp, DbUuid};
+
+    customers (id) {
+        id -> DbUuid,
+        account_id -> DbUuid,
+        full_name -> Text,
+        email -> Text,
+        phone -> Text,
+        country -> Text,
+        customer_type -> Text,
+        send_kyc_mail -> Bool,
+        kyc_provider -> Text,
+        kyc_link_id -> Nullable<Text>,
+        kyc_link -> Text,
+        tos_link -> Text,
+        kyc_status -> Text,
+        tos_status -> Text,
+        rejection_reasons -> DbJson,
+        provider_customer_id -> Nullable<Text>,
+        persona_inquiry_type -> Nullable<Text>,
+        created_at -> DbTimestamp,
+        kyc_mail_status -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    kyc_mail_jobs (customer_id) {
+        customer_id -> DbUuid,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> DbTimestamp,
+        locked_until -> Nullable<DbTimestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> DbTimestamp,
+        sent_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    accounts (id) {
+        id -> DbUuid,
+        name -> Text,
+        secret_hash -> Text,
+        disabled -> Bool,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::joinable!(kyc_mail_jobs -> customers (customer_id));
+
+diesel::joinable!(customers -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(accounts, customers, kyc_mail_jobs);

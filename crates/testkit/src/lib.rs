@@ -1,0 +1,21 @@
+//! Test support only — a dev-dependency of the crates' tests, never built into the service:
+//! a fresh PostgreSQL database per test, a temporary SQLite file, sample customers and
+//! accounts, and an SMTP server on loopback that records what it receives.
+//!
+//! It hands out URLs and paths, not stores: it does not depend on `adapters`, so the
+//! adapters' own tests can use it without a dependency cycle.
+
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers: a broken fixture should stop the test at once"
+)]
+
+mod fixtures;
+mod postgres;
+mod smtp;
+mod sqlite;
+
+pub use fixtures::{register_account, registration, sample_customer};
+pub use postgres::{TestPostgres, DEFAULT_TEST_DATABASE_URL};
+pub use smtp::{ReceivedMail, SmtpSink};
+pub use sqlite::TempSqlite;
