@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use domain::KycLink;
-use ports::{KycLinkRequest, KycProvider, KycProviderError};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 use prometheus::{HistogramOpts, HistogramVec, Registry};
 
 /// Wraps a provider; `kyc_provider_request_duration_seconds{provider,outcome}` counts and
@@ -37,7 +36,10 @@ impl KycProvider for MeteredKycProvider {
         self.inner.name()
     }
 
-    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError> {
+    async fn create_kyc_link(
+        &self,
+        request: &KycLinkRequest,
+    ) -> Result<IssuedKycLink, KycProviderError> {
         let started = Instant::now();
         let result = self.inner.create_kyc_link(request).await;
         let outcome = match &result {

@@ -2,8 +2,8 @@
 //! objects whose links point at this service's own `/sandbox/...` pages.
 
 use async_trait::async_trait;
-use domain::KycLink;
-use ports::{KycLinkRequest, KycProvider, KycProviderError};
+use domain::{KycLink, KycState};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 use uuid::Uuid;
 
 /// Namespace for the sandbox's link ids, so one idempotency key always gives one link.
@@ -35,17 +35,20 @@ impl KycProvider for SandboxKycProvider {
         "sandbox"
     }
 
-    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError> {
+    async fn create_kyc_link(
+        &self,
+        request: &KycLinkRequest,
+    ) -> Result<IssuedKycLink, KycProviderError> {
         let id = Self::link_id(&request.idempotency_key);
-        Ok(KycLink {
-            provider_link_id: Some(format!("sandbox_kyc_link_{}", id.simple())),
-            kyc_link: format!("{}/sandbox/kyc/{id}", self.public_base_url),
-            tos_link: format!("{}/sandbox/tos/{id}", self.public_base_url),
-            kyc_status: "not_started".into(),
-            tos_status: "pending".into(),
-            rejection_reasons: Vec::new(),
-            provider_customer_id: None,
-            persona_inquiry_type: None,
+        Ok(IssuedKycLink {
+            link: KycLink {
+                provider_link_id: Some(format!("sandbox_kyc_link_{}", id.simple())),
+                kyc_link: format!("{}/sandbox/kyc/{id}", self.public_base_url),
+                tos_link: format!("{}/sandbox/tos/{id}", self.public_base_url),
+                provider_customer_id: None,
+                persona_inquiry_type: None,
+            },
+            state: KycState::not_started(),
         })
     }
 }
@@ -53,7 +56,7 @@ impl KycProvider for SandboxKycProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::CustomerType;
+    use domain::{CustomerType, KycStatus, TosStatus};
 
     fn request(key: &str) -> KycLinkRequest {
         KycLinkRequest {
@@ -71,13 +74,15 @@ mod tests {
             .await
             .unwrap();
         assert!(link
+            .link
             .kyc_link
             .starts_with("http://127.0.0.1:8080/sandbox/kyc/"));
         assert!(link
+            .link
             .tos_link
             .starts_with("http://127.0.0.1:8080/sandbox/tos/"));
-        assert_eq!(link.kyc_status, "not_started");
-        assert_eq!(link.tos_status, "pending");
+        assert_eq!(link.state.kyc_status, KycStatus::NotStarted);
+        assert_eq!(link.state.tos_status, TosStatus::Pending);
     }
 
     #[tokio::test]
@@ -87,6 +92,6 @@ mod tests {
         let b = sandbox.create_kyc_link(&request("k1")).await.unwrap();
         let c = sandbox.create_kyc_link(&request("k2")).await.unwrap();
         assert_eq!(a, b);
-        assert_ne!(a.kyc_link, c.kyc_link);
+        assert_ne!(a.link.kyc_link, c.link.kyc_link);
     }
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{CountryCode, CustomerEmail, CustomerName, PhoneNumber};
+use crate::{CountryCode, CustomerEmail, CustomerName, KycOrder, KycState, PhoneNumber};
 
 /// The API client (tenant) that owns customers. Taken from the token's `sub` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,9 +132,9 @@ pub struct NewCustomer {
     pub send_kyc_mail: bool,
 }
 
-/// The hosted KYC and terms-of-service links a KYC provider issued, with their state,
-/// kept as the provider reported them.
-#[derive(Debug, Clone, PartialEq)]
+/// The hosted KYC and terms-of-service links a KYC provider issued, and the provider's
+/// identifiers for them. Where the verification stands is [`KycState`], apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KycLink {
     /// The provider's id for this KYC link, when it reports one.
     pub provider_link_id: Option<String>,
@@ -142,12 +142,6 @@ pub struct KycLink {
     pub kyc_link: String,
     /// URL of the terms-of-service acceptance page.
     pub tos_link: String,
-    /// The provider's KYC status (`not_started`, `approved`, …).
-    pub kyc_status: String,
-    /// The provider's terms-of-service status (`pending`, `approved`).
-    pub tos_status: String,
-    /// The provider's rejection reasons, as it gave them.
-    pub rejection_reasons: Vec<serde_json::Value>,
     /// The provider's customer id, once it has one.
     pub provider_customer_id: Option<String>,
     /// The provider's inquiry type, when it reports one.
@@ -177,10 +171,22 @@ pub struct Customer {
     pub kyc_mail_status: KycMailStatus,
     /// The name of the KYC provider that issued `kyc` (`bridge`, `sandbox`).
     pub kyc_provider: String,
-    /// The KYC link and its state.
+    /// The KYC links.
     pub kyc: KycLink,
+    /// Where the verification stands.
+    pub kyc_state: KycState,
+    /// The position of the report `kyc_state` came from: a report older than this does
+    /// not change the state.
+    pub kyc_as_of: KycOrder,
+    /// When the state was last read back from the provider by polling, if ever.
+    pub last_synced_at: Option<DateTime<Utc>>,
+    /// Counts every change to the customer (1 when created): the basis of optimistic
+    /// concurrency and of the API's `ETag`.
+    pub version: i64,
     /// When we registered the customer, to the millisecond.
     pub created_at: DateTime<Utc>,
+    /// When the customer last changed in any way; `None` until then.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod account;
 mod customer;
 mod fields;
+mod kyc;
 mod validation;
 
 pub use account::{Account, AccountName};
@@ -13,4 +14,5 @@ pub use customer::{
     AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
 };
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
+pub use kyc::{KycOrder, KycState, KycStatus, RejectionReason, TosStatus};
 pub use validation::{FieldError, ValidationErrors};

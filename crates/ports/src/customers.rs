@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DurationRound, TimeDelta, Utc};
-use domain::{AccountId, Customer, CustomerId, KycMailStatus, NewCustomer};
+use domain::{AccountId, Customer, CustomerId, KycMailStatus, KycOrder, NewCustomer};
 
 use crate::{
     kyc_message_id, CustomerCursor, CustomerFilter, CustomerRepository, KycLinkRequest,
@@ -179,7 +179,7 @@ impl CreateCustomer for CustomerService {
             customer_type: input.customer_type,
         };
         // No database connection is held while the provider is called.
-        let kyc = self.kyc.create_kyc_link(&request).await?;
+        let issued = self.kyc.create_kyc_link(&request).await?;
 
         // Millisecond precision: what the API shows, and what every store keeps exactly.
         let created_at = Utc::now()
@@ -196,8 +196,14 @@ impl CreateCustomer for CustomerService {
             send_kyc_mail: input.send_kyc_mail,
             kyc_mail_status: KycMailStatus::initial(input.send_kyc_mail),
             kyc_provider: self.kyc.name().to_owned(),
-            kyc,
+            kyc: issued.link,
+            kyc_state: issued.state,
+            // The provider's answer describes the verification as of now.
+            kyc_as_of: KycOrder::at(created_at),
+            last_synced_at: None,
+            version: 1,
             created_at,
+            updated_at: None,
         };
         // A customer who asked for the KYC mail gets its outbox job in the same write, due
         // at once; the Message-ID is fixed here so that every attempt sends the same message.

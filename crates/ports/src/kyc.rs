@@ -1,7 +1,7 @@
 //! The KYC provider port: obtains hosted KYC and terms-of-service links for a customer.
 
 use async_trait::async_trait;
-use domain::{CustomerType, KycLink};
+use domain::{CustomerType, KycLink, KycState};
 
 /// What a provider needs to issue a KYC link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,16 @@ pub struct KycLinkRequest {
     pub email: String,
     /// Individual or business.
     pub customer_type: CustomerType,
+}
+
+/// A link the provider issued (or, for a repeated request, issued before), with where the
+/// verification behind it stands, translated into the service's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedKycLink {
+    /// The links and the provider's identifiers.
+    pub link: KycLink,
+    /// The verification's state as the provider reported it with the link.
+    pub state: KycState,
 }
 
 /// Why the provider did not issue a link.
@@ -45,5 +55,8 @@ pub trait KycProvider: Send + Sync + 'static {
 
     /// Issues (or, for a repeated idempotency key or an already known e-mail, returns the
     /// existing) KYC link for a customer.
-    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError>;
+    async fn create_kyc_link(
+        &self,
+        request: &KycLinkRequest,
+    ) -> Result<IssuedKycLink, KycProviderError>;
 }

@@ -20,7 +20,7 @@ pub use customers::{
     ReadCustomers, ReadCustomersError,
 };
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
-pub use kyc::{KycLinkRequest, KycProvider, KycProviderError};
+pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 pub use mail::{
     kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
     OutgoingMail, RetryPolicy,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{AccountId, Customer, CustomerEmail, CustomerId};
+use domain::{AccountId, Customer, CustomerEmail, CustomerId, KycStatus};
 
 /// Why a repository call failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,7 @@ pub struct CustomerFilter {
     /// Exactly this address, compared case-insensitively.
     pub email: Option<String>,
     /// Exactly this KYC status.
-    pub kyc_status: Option<String>,
+    pub kyc_status: Option<KycStatus>,
 }
 
 /// A position in the newest-first order: strictly older than this key.

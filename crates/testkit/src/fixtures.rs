@@ -4,7 +4,7 @@
 use chrono::{DurationRound, TimeDelta, Utc};
 use domain::{
     AccountId, CountryCode, Customer, CustomerEmail, CustomerId, CustomerName, CustomerType,
-    KycLink, KycMailStatus, PhoneNumber,
+    KycLink, KycMailStatus, KycOrder, KycState, KycStatus, PhoneNumber, RejectionReason, TosStatus,
 };
 use ports::{NewCustomerRecord, QueuedKycMail};
 use uuid::Uuid;
@@ -29,6 +29,9 @@ pub async fn register_account(repo: &dyn ports::AccountRepository) -> AccountId 
 
 /// A valid customer of `account` with `email`, with non-trivial provider data.
 pub fn sample_customer(account: AccountId, email: &str) -> Customer {
+    let created_at = Utc::now()
+        .duration_trunc(TimeDelta::milliseconds(1))
+        .expect("truncating now to milliseconds");
     Customer {
         id: CustomerId::new_random(),
         account_id: account,
@@ -44,19 +47,25 @@ pub fn sample_customer(account: AccountId, email: &str) -> Customer {
             provider_link_id: Some("kyc_link_123".into()),
             kyc_link: "https://bridge.withpersona.com/verify?inquiry-template-id=itmpl_1&fields[x]=1&reference-id=7d5b".into(),
             tos_link: "https://dashboard.bridge.xyz/accept-terms-of-service?customer_id=7d5b".into(),
-            kyc_status: "rejected".into(),
-            tos_status: "pending".into(),
-            rejection_reasons: vec![serde_json::json!({
-                "developer_reason": "Document expired",
-                "reason": "Your ID has expired",
-                "created_at": "2024-12-01T18:46:15.392Z"
-            })],
             provider_customer_id: Some("7d5b9315-796e-4d4d-b771-1ee5997e4abf".into()),
             persona_inquiry_type: Some("gov_id_db".into()),
         },
-        created_at: Utc::now()
-            .duration_trunc(TimeDelta::milliseconds(1))
-            .expect("truncating now to milliseconds"),
+        kyc_state: KycState {
+            kyc_status: KycStatus::Rejected,
+            tos_status: TosStatus::Pending,
+            rejection_reasons: vec![RejectionReason {
+                reason: "Your ID has expired".into(),
+                developer_reason: Some("Document expired".into()),
+                created_at: "2024-12-01T18:46:15.392Z"
+                    .parse()
+                    .expect("a valid time"),
+            }],
+        },
+        kyc_as_of: KycOrder::at(created_at),
+        last_synced_at: None,
+        version: 1,
+        created_at,
+        updated_at: None,
     }
 }
 

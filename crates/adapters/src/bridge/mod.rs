@@ -5,12 +5,16 @@
 
 use std::time::Duration;
 
+mod objects;
+pub mod status;
+
 use async_trait::async_trait;
-use domain::KycLink;
-use ports::{KycLinkRequest, KycProvider, KycProviderError};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use objects::{ErrorBody, KycLinkObject};
 
 /// Longest provider message passed on to our API clients.
 const MAX_MESSAGE_CHARS: usize = 500;
@@ -75,7 +79,7 @@ impl BridgeKycProvider {
         })
     }
 
-    async fn attempt(&self, request: &KycLinkRequest) -> Result<KycLink, Failure> {
+    async fn attempt(&self, request: &KycLinkRequest) -> Result<IssuedKycLink, Failure> {
         let body = CreateKycLinkBody {
             full_name: &request.full_name,
             email: &request.email,
@@ -96,13 +100,13 @@ impl BridgeKycProvider {
 
         if status.is_success() {
             return serde_json::from_slice::<KycLinkObject>(&bytes)
-                .map(KycLinkObject::into_domain)
                 .map_err(|e| {
                     Failure::fatal(unavailable(
                         anyhow::Error::new(e)
                             .context("Bridge answered with an unreadable KYC link"),
                     ))
-                });
+                })
+                .and_then(issued);
         }
         let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
         match status {
@@ -119,7 +123,7 @@ impl BridgeKycProvider {
                     code: Some(code),
                     existing_kyc_link: Some(existing),
                     ..
-                } if code == "duplicate_record" => Ok(existing.into_domain()),
+                } if code == "duplicate_record" => issued(existing),
                 ErrorBody { code, message, .. } => {
                     Err(Failure::fatal(KycProviderError::Rejected {
                         code,
@@ -142,6 +146,15 @@ impl BridgeKycProvider {
             )))),
         }
     }
+}
+
+/// A KYC link object in the service's terms; a status this service does not know is
+/// logged with its raw value and refused, never guessed.
+fn issued(object: KycLinkObject) -> Result<IssuedKycLink, Failure> {
+    object.into_issued().map_err(|unknown| {
+        tracing::error!(field = unknown.field, value = %unknown.value, "Bridge sent an unknown status");
+        Failure::fatal(unavailable(anyhow::Error::new(unknown)))
+    })
 }
 
 fn unavailable(cause: anyhow::Error) -> KycProviderError {
@@ -188,7 +201,10 @@ impl KycProvider for BridgeKycProvider {
     }
 
     #[tracing::instrument(name = "bridge.create_kyc_link", skip_all, fields(idempotency_key = %request.idempotency_key))]
-    async fn create_kyc_link(&self, request: &KycLinkRequest) -> Result<KycLink, KycProviderError> {
+    async fn create_kyc_link(
+        &self,
+        request: &KycLinkRequest,
+    ) -> Result<IssuedKycLink, KycProviderError> {
         let mut attempt = 1;
         loop {
             match self.attempt(request).await {
@@ -211,42 +227,4 @@ struct CreateKycLinkBody<'a> {
     email: &'a str,
     #[serde(rename = "type")]
     customer_type: &'a str,
-}
-
-/// Bridge's KYC link object, read leniently: unknown fields are ignored and the
-/// nullable ones may be absent.
-#[derive(Deserialize)]
-struct KycLinkObject {
-    id: Option<String>,
-    kyc_link: String,
-    tos_link: String,
-    kyc_status: String,
-    tos_status: String,
-    #[serde(default)]
-    rejection_reasons: Option<Vec<serde_json::Value>>,
-    customer_id: Option<String>,
-    persona_inquiry_type: Option<String>,
-}
-
-impl KycLinkObject {
-    fn into_domain(self) -> KycLink {
-        KycLink {
-            provider_link_id: self.id,
-            kyc_link: self.kyc_link,
-            tos_link: self.tos_link,
-            kyc_status: self.kyc_status,
-            tos_status: self.tos_status,
-            rejection_reasons: self.rejection_reasons.unwrap_or_default(),
-            provider_customer_id: self.customer_id,
-            persona_inquiry_type: self.persona_inquiry_type,
-        }
-    }
-}
-
-/// Bridge's error body; `existing_kyc_link` comes with `duplicate_record`.
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    code: Option<String>,
-    message: Option<String>,
-    existing_kyc_link: Option<KycLinkObject>,
 }

@@ -76,7 +76,7 @@ impl CustomerRepository for Store {
                         query = query.filter(lower(customers::email).eq(lower(email)));
                     }
                     if let Some(status) = filter.kyc_status {
-                        query = query.filter(customers::kyc_status.eq(status));
+                        query = query.filter(customers::kyc_status.eq(status.as_str()));
                     }
                     // On SQLite, times and UUIDs are fixed-width text (see `sql_types`):
                     // text order is the order PostgreSQL uses for its native types.

@@ -2,12 +2,14 @@
 //! values. Rows are checked against both backends at compile time; a stored row that no
 //! longer passes the domain's rules is reported, not passed on.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{
     Account, AccountId, AccountName, CountryCode, Customer, CustomerEmail, CustomerId,
-    CustomerName, KycLink, PhoneNumber,
+    CustomerName, KycLink, KycOrder, KycState, PhoneNumber, RejectionReason,
 };
 use ports::{KycMailJob, NewCustomerRecord, RepositoryError};
+use serde::{Deserialize, Serialize};
 
 use super::schema::{accounts, customers, kyc_mail_jobs};
 use super::sql_types::{Id, Json, Timestamp};
@@ -36,6 +38,19 @@ pub(super) struct CustomerRow {
     pub persona_inquiry_type: Option<String>,
     pub created_at: Timestamp,
     pub kyc_mail_status: String,
+    pub kyc_sequence: Option<i64>,
+    pub kyc_as_of: Option<Timestamp>,
+    pub last_synced_at: Option<Timestamp>,
+    pub version: i64,
+    pub updated_at: Option<Timestamp>,
+}
+
+/// How a rejection reason is kept in the `rejection_reasons` JSON array.
+#[derive(Serialize, Deserialize)]
+struct StoredRejectionReason {
+    reason: String,
+    developer_reason: Option<String>,
+    created_at: DateTime<Utc>,
 }
 
 impl CustomerRow {
@@ -47,13 +62,26 @@ impl CustomerRow {
                 "stored customer {id} has an invalid {name}: {message}"
             ))
         };
-        let rejection_reasons = match self.rejection_reasons.0 {
-            serde_json::Value::Array(items) => items,
-            other => {
-                return Err(RepositoryError::Unexpected(anyhow::anyhow!(
-                    "stored customer {id} has non-array rejection_reasons: {other}"
-                )))
-            }
+        let rejection_reasons: Vec<StoredRejectionReason> =
+            serde_json::from_value(self.rejection_reasons.0)
+                .map_err(|e| invalid("rejection_reasons", e.to_string()))?;
+        let kyc_state = KycState {
+            kyc_status: self
+                .kyc_status
+                .parse()
+                .map_err(|m| invalid("kyc_status", m))?,
+            tos_status: self
+                .tos_status
+                .parse()
+                .map_err(|m| invalid("tos_status", m))?,
+            rejection_reasons: rejection_reasons
+                .into_iter()
+                .map(|r| RejectionReason {
+                    reason: r.reason,
+                    developer_reason: r.developer_reason,
+                    created_at: r.created_at,
+                })
+                .collect(),
         };
         Ok(Customer {
             id: CustomerId(id),
@@ -76,13 +104,18 @@ impl CustomerRow {
                 provider_link_id: self.kyc_link_id,
                 kyc_link: self.kyc_link,
                 tos_link: self.tos_link,
-                kyc_status: self.kyc_status,
-                tos_status: self.tos_status,
-                rejection_reasons,
                 provider_customer_id: self.provider_customer_id,
                 persona_inquiry_type: self.persona_inquiry_type,
             },
+            kyc_state,
+            kyc_as_of: KycOrder {
+                sequence: self.kyc_sequence,
+                at: self.kyc_as_of.map_or(self.created_at.0, |t| t.0),
+            },
+            last_synced_at: self.last_synced_at.map(|t| t.0),
+            version: self.version,
             created_at: self.created_at.0,
+            updated_at: self.updated_at.map(|t| t.0),
         })
     }
 
@@ -101,15 +134,36 @@ impl CustomerRow {
             kyc_link_id: c.kyc.provider_link_id.clone(),
             kyc_link: c.kyc.kyc_link.clone(),
             tos_link: c.kyc.tos_link.clone(),
-            kyc_status: c.kyc.kyc_status.clone(),
-            tos_status: c.kyc.tos_status.clone(),
-            rejection_reasons: Json(serde_json::Value::Array(c.kyc.rejection_reasons.clone())),
+            kyc_status: c.kyc_state.kyc_status.as_str().to_owned(),
+            tos_status: c.kyc_state.tos_status.as_str().to_owned(),
+            rejection_reasons: Json(rejection_reasons_json(&c.kyc_state.rejection_reasons)),
             provider_customer_id: c.kyc.provider_customer_id.clone(),
             persona_inquiry_type: c.kyc.persona_inquiry_type.clone(),
             created_at: Timestamp(c.created_at),
             kyc_mail_status: c.kyc_mail_status.as_str().to_owned(),
+            kyc_sequence: c.kyc_as_of.sequence,
+            kyc_as_of: Some(Timestamp(c.kyc_as_of.at)),
+            last_synced_at: c.last_synced_at.map(Timestamp),
+            version: c.version,
+            updated_at: c.updated_at.map(Timestamp),
         }
     }
+}
+
+/// The stored JSON array of rejection reasons.
+pub(super) fn rejection_reasons_json(reasons: &[RejectionReason]) -> serde_json::Value {
+    serde_json::Value::Array(
+        reasons
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "reason": r.reason,
+                    "developer_reason": r.developer_reason,
+                    "created_at": r.created_at,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// A new outbox job; `status` and `attempts` take their column defaults.

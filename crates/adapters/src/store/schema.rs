@@ -29,6 +29,11 @@ diesel::table! {
         persona_inquiry_type -> Nullable<Text>,
         created_at -> DbTimestamp,
         kyc_mail_status -> Text,
+        kyc_sequence -> Nullable<BigInt>,
+        kyc_as_of -> Nullable<DbTimestamp>,
+        last_synced_at -> Nullable<DbTimestamp>,
+        version -> BigInt,
+        updated_at -> Nullable<DbTimestamp>,
     }
 }
 

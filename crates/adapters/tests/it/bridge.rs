@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use adapters::bridge::{BridgeKycProvider, BridgeSettings};
-use domain::CustomerType;
-use ports::{KycLinkRequest, KycProvider, KycProviderError};
+use domain::{CustomerType, KycStatus, TosStatus};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -75,14 +75,25 @@ async fn bridge_sends_the_documented_request_and_reads_the_link() {
         .await
         .unwrap();
 
+    let IssuedKycLink { link, state } = link;
     assert_eq!(link.provider_link_id.as_deref(), Some("kyc_link_123"));
     assert!(link
         .kyc_link
         .contains("itmpl_1&fields[developer_id]=2da8&reference-id"));
-    assert_eq!(link.kyc_status, "approved");
-    assert_eq!(link.tos_status, "pending");
-    assert_eq!(link.rejection_reasons.len(), 1);
-    assert_eq!(link.rejection_reasons[0]["reason"], "y");
+    assert_eq!(state.kyc_status, KycStatus::Approved);
+    assert_eq!(state.tos_status, TosStatus::Pending);
+    assert_eq!(state.rejection_reasons.len(), 1);
+    assert_eq!(state.rejection_reasons[0].reason, "y");
+    assert_eq!(
+        state.rejection_reasons[0].developer_reason.as_deref(),
+        Some("x")
+    );
+    assert_eq!(
+        state.rejection_reasons[0].created_at,
+        "2024-12-01T18:46:15.392Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    );
     assert_eq!(
         link.provider_customer_id.as_deref(),
         Some("7d5b9315-796e-4d4d-b771-1ee5997e4abf")
@@ -107,9 +118,29 @@ async fn bridge_accepts_a_link_without_customer_or_rejection_reasons() {
         .create_kyc_link(&request("k"))
         .await
         .unwrap();
-    assert_eq!(link.provider_customer_id, None);
-    assert!(link.rejection_reasons.is_empty());
-    assert_eq!(link.persona_inquiry_type, None);
+    assert_eq!(link.link.provider_customer_id, None);
+    assert!(link.state.rejection_reasons.is_empty());
+    assert_eq!(link.link.persona_inquiry_type, None);
+}
+
+#[tokio::test]
+async fn bridge_refuses_a_status_it_does_not_know_instead_of_guessing() {
+    let server = MockServer::start().await;
+    let mut body = kyc_link_object();
+    body["kyc_status"] = "manual_review".into();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = provider(&server)
+        .create_kyc_link(&request("k"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, KycProviderError::Unavailable(cause) if format!("{cause:#}").contains("manual_review")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +160,7 @@ async fn bridge_duplicate_record_reuses_the_existing_link() {
         .create_kyc_link(&request("k"))
         .await
         .unwrap();
-    assert_eq!(link.provider_link_id.as_deref(), Some("kyc_link_123"));
+    assert_eq!(link.link.provider_link_id.as_deref(), Some("kyc_link_123"));
 }
 
 #[tokio::test]
@@ -219,7 +250,7 @@ async fn bridge_recovers_when_a_retry_succeeds() {
         .create_kyc_link(&request("k"))
         .await
         .unwrap();
-    assert_eq!(link.kyc_status, "approved");
+    assert_eq!(link.state.kyc_status, KycStatus::Approved);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Every migration can be reverted and re-applied, on both backends.
 
+use diesel::backend::Backend;
 use diesel::{Connection, PgConnection, SqliteConnection};
-use diesel_migrations::MigrationHarness;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use testkit::{TempSqlite, TestPostgres};
 
 use crate::stores::{open_postgres, open_sqlite, test_pool_settings};
@@ -75,4 +76,103 @@ fn sqlite_rejects_an_in_memory_database_url() {
         adapters::sqlite::path_from_url("/tmp/x.db").unwrap(),
         std::path::PathBuf::from("/tmp/x.db")
     );
+}
+
+/// Brings a database to exactly `version` (e.g. `20261125000003`): every migration reverted,
+/// then applied one by one up to and including that one. Lets a test write rows the way an
+/// earlier version of the service did, then run the later migrations over them.
+pub fn migrate_to<DB: Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+    migrations: fn() -> EmbeddedMigrations,
+    version: &str,
+) {
+    conn.revert_all_migrations(migrations()).unwrap();
+    loop {
+        let applied = conn.run_next_migration(migrations()).unwrap();
+        if applied.to_string() == version {
+            return;
+        }
+    }
+}
+
+/// A customer as the service wrote it before statuses were its own: Bridge's spelling,
+/// free-form rejection reasons.
+const OLD_CUSTOMER: &str =
+    "INSERT INTO accounts (id, name, secret_hash, disabled, created_at) VALUES
+       ('0a1b2c3d-0000-4000-8000-000000000001', 'old', '!', false, '2026-01-02T03:04:05.678Z');
+     INSERT INTO customers (id, account_id, full_name, email, phone, country,
+       customer_type, send_kyc_mail, kyc_provider, kyc_link, tos_link, kyc_status,
+       tos_status, rejection_reasons, created_at, kyc_mail_status) VALUES
+       ('0a1b2c3d-0000-4000-8000-000000000002', '0a1b2c3d-0000-4000-8000-000000000001',
+        'Ada Lovelace', 'ada@example.com', '+2349039395114', 'USA', 'individual', false,
+        'bridge', 'https://kyc.example/1', 'https://tos.example/1', 'manual_review',
+        'accepted', '[{\"reason\":\"blurry\"}, \"expired\"]', '2026-01-02T03:04:05.678Z',
+        'not_requested');";
+
+async fn old_customer_reads_back_in_the_services_vocabulary(store: &adapters::Store) {
+    use domain::{AccountId, CustomerId, KycStatus, TosStatus};
+    use ports::CustomerRepository as _;
+    let customer = store
+        .find(
+            AccountId("0a1b2c3d-0000-4000-8000-000000000001".parse().unwrap()),
+            CustomerId("0a1b2c3d-0000-4000-8000-000000000002".parse().unwrap()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let created: chrono::DateTime<chrono::Utc> = "2026-01-02T03:04:05.678Z".parse().unwrap();
+    assert_eq!(customer.created_at, created);
+    // Unknown provider spellings are mapped, never left unreadable.
+    assert_eq!(customer.kyc_state.kyc_status, KycStatus::UnderReview);
+    assert_eq!(customer.kyc_state.tos_status, TosStatus::Pending);
+    let reasons: Vec<_> = customer
+        .kyc_state
+        .rejection_reasons
+        .iter()
+        .map(|r| {
+            (
+                r.reason.as_str(),
+                r.developer_reason.as_deref(),
+                r.created_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [("blurry", None, created), ("expired", None, created)]
+    );
+    assert_eq!(customer.version, 1);
+    assert_eq!(customer.updated_at, None);
+    assert_eq!(customer.kyc_as_of.at, created);
+}
+
+#[tokio::test]
+async fn postgres_customers_stored_before_the_kyc_state_migration_stay_readable() {
+    use diesel::connection::SimpleConnection as _;
+    let Some(db) = TestPostgres::create() else {
+        return;
+    };
+    let store = open_postgres(&db);
+    let mut conn = PgConnection::establish(db.url()).unwrap();
+    migrate_to(
+        &mut conn,
+        || adapters::postgres::MIGRATIONS,
+        "20261125000003",
+    );
+    conn.batch_execute(OLD_CUSTOMER).unwrap();
+    assert!(store.run_migrations().unwrap() > 0);
+    old_customer_reads_back_in_the_services_vocabulary(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_customers_stored_before_the_kyc_state_migration_stay_readable() {
+    use diesel::connection::SimpleConnection as _;
+    let file = TempSqlite::new();
+    let store = open_sqlite(&file);
+    let mut conn = SqliteConnection::establish(file.path().to_str().unwrap()).unwrap();
+    migrate_to(&mut conn, || adapters::sqlite::MIGRATIONS, "20261125000003");
+    conn.batch_execute(&OLD_CUSTOMER.replace("false", "0"))
+        .unwrap();
+    assert!(store.run_migrations().unwrap() > 0);
+    old_customer_reads_back_in_the_services_vocabulary(&store).await;
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use domain::CustomerEmail;
+use domain::{CustomerEmail, KycStatus};
 use ports::{CustomerCursor, CustomerFilter, RepositoryError};
 use testkit::{registration, sample_customer};
 
@@ -182,7 +182,8 @@ pub async fn list_is_newest_first_and_only_the_accounts_own(store: Store) {
 pub async fn list_filters_by_email_case_insensitively_and_by_kyc_status(store: Store) {
     let owner = store.account().await;
     let mut approved = sample_customer(owner, "Ada@Example.com");
-    approved.kyc.kyc_status = "approved".into();
+    approved.kyc_state.kyc_status = KycStatus::Approved;
+    approved.kyc_state.rejection_reasons.clear();
     store
         .customers
         .insert(&registration(&approved))
@@ -206,7 +207,7 @@ pub async fn list_filters_by_email_case_insensitively_and_by_kyc_status(store: S
     assert_eq!(found[0].id, approved.id);
     let by_status = CustomerFilter {
         email: None,
-        kyc_status: Some("approved".into()),
+        kyc_status: Some(KycStatus::Approved),
     };
     let found = store
         .customers

@@ -8,6 +8,7 @@ use diesel::sql_types::Text;
 use ports::{AccountRepository as _, CustomerRepository as _};
 use testkit::{register_account, registration, sample_customer, TempSqlite};
 
+use crate::migrations::migrate_to;
 use crate::stores::open_sqlite;
 
 #[derive(QueryableByName)]
@@ -54,7 +55,11 @@ async fn sqlite_writes_ids_times_and_json_as_text_in_the_documented_spelling() {
     let reasons: serde_json::Value = serde_json::from_str(&stored.rejection_reasons).unwrap();
     assert_eq!(
         reasons,
-        serde_json::Value::Array(customer.kyc.rejection_reasons.clone())
+        serde_json::json!([{
+            "reason": "Your ID has expired",
+            "developer_reason": "Document expired",
+            "created_at": "2024-12-01T18:46:15.392Z"
+        }])
     );
 }
 
@@ -62,9 +67,10 @@ async fn sqlite_writes_ids_times_and_json_as_text_in_the_documented_spelling() {
 async fn sqlite_reads_rows_an_earlier_version_wrote() {
     let file = TempSqlite::new();
     let store = open_sqlite(&file);
-    raw(&file)
-        .batch_execute(
-            "INSERT INTO accounts (id, name, secret_hash, disabled, created_at) VALUES
+    let mut conn = raw(&file);
+    migrate_to(&mut conn, || adapters::sqlite::MIGRATIONS, "20261125000003");
+    conn.batch_execute(
+        "INSERT INTO accounts (id, name, secret_hash, disabled, created_at) VALUES
                ('0a1b2c3d-0000-4000-8000-000000000001', 'old', '!', 0,
                 '2026-01-02T03:04:05.678Z');
              INSERT INTO customers (id, account_id, full_name, email, phone, country,
@@ -75,8 +81,9 @@ async fn sqlite_reads_rows_an_earlier_version_wrote() {
                 'sandbox', 'https://kyc.example/1', 'https://tos.example/1', 'not_started',
                 'pending', '[{\"reason\":\"blurry\"}]', '2026-01-02T03:04:05.678Z',
                 'not_requested');",
-        )
-        .unwrap();
+    )
+    .unwrap();
+    store.run_migrations().unwrap();
     let account = store
         .find_account(domain::AccountId(
             "0a1b2c3d-0000-4000-8000-000000000001".parse().unwrap(),
@@ -95,8 +102,7 @@ async fn sqlite_reads_rows_an_earlier_version_wrote() {
         .unwrap()
         .unwrap();
     assert_eq!(customer.created_at, at);
-    assert_eq!(
-        customer.kyc.rejection_reasons,
-        vec![serde_json::json!({"reason": "blurry"})]
-    );
+    assert_eq!(customer.kyc_state.rejection_reasons.len(), 1);
+    assert_eq!(customer.kyc_state.rejection_reasons[0].reason, "blurry");
+    assert_eq!(customer.kyc_state.rejection_reasons[0].created_at, at);
 }

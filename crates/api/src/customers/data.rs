@@ -3,9 +3,8 @@
 //! the domain's enum by one `From` (the domain knows nothing of JSON).
 
 use chrono::SecondsFormat;
-use domain::{Customer, CustomerType, KycMailStatus};
+use domain::{Customer, CustomerType, KycMailStatus, KycStatus, RejectionReason, TosStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::examples::seed_customer_example;
@@ -63,6 +62,89 @@ impl From<KycMailStatus> for KycMailState {
     }
 }
 
+/// Where the customer's identity verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = KycStatus)]
+pub enum WireKycStatus {
+    /// A verification was opened; nothing provided yet.
+    NotStarted,
+    /// Some information provided; more is needed before review.
+    Incomplete,
+    /// Waiting for the customer's answers to a questionnaire.
+    AwaitingQuestionnaire,
+    /// Waiting for the ultimate beneficial owners (businesses).
+    AwaitingUbo,
+    /// Being reviewed by the provider.
+    UnderReview,
+    /// Verified.
+    Approved,
+    /// Not verified; see `rejection_reasons`.
+    Rejected,
+    /// Paused while activity is reviewed.
+    Paused,
+    /// Closed after review.
+    Offboarded,
+}
+
+impl From<KycStatus> for WireKycStatus {
+    fn from(status: KycStatus) -> Self {
+        match status {
+            KycStatus::NotStarted => Self::NotStarted,
+            KycStatus::Incomplete => Self::Incomplete,
+            KycStatus::AwaitingQuestionnaire => Self::AwaitingQuestionnaire,
+            KycStatus::AwaitingUbo => Self::AwaitingUbo,
+            KycStatus::UnderReview => Self::UnderReview,
+            KycStatus::Approved => Self::Approved,
+            KycStatus::Rejected => Self::Rejected,
+            KycStatus::Paused => Self::Paused,
+            KycStatus::Offboarded => Self::Offboarded,
+        }
+    }
+}
+
+/// Whether the customer accepted the provider's terms of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = TosStatus)]
+pub enum WireTosStatus {
+    /// Not accepted yet.
+    Pending,
+    /// Accepted.
+    Approved,
+}
+
+impl From<TosStatus> for WireTosStatus {
+    fn from(status: TosStatus) -> Self {
+        match status {
+            TosStatus::Pending => Self::Pending,
+            TosStatus::Approved => Self::Approved,
+        }
+    }
+}
+
+/// Why the provider rejected the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RejectionReasonData {
+    /// The reason, worded for the customer.
+    pub reason: String,
+    /// The reason, worded for the developer, when the provider gives one.
+    pub developer_reason: Option<String>,
+    /// When the provider recorded it (RFC 3339, UTC, milliseconds).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<RejectionReason> for RejectionReasonData {
+    fn from(r: RejectionReason) -> Self {
+        Self {
+            reason: r.reason,
+            developer_reason: r.developer_reason,
+            created_at: r.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        }
+    }
+}
+
 /// A customer as the API shows it: the seed's fields plus `phone` and `country`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!(seed_customer_example()))]
@@ -85,13 +167,12 @@ pub struct CustomerData {
     pub kyc_link: String,
     /// Terms-of-service acceptance page.
     pub tos_link: String,
-    /// The provider's KYC status.
-    pub kyc_status: String,
-    /// The provider's rejection reasons, as given.
-    #[schema(value_type = Vec<serde_json::Value>)]
-    pub rejection_reasons: Vec<Value>,
-    /// The provider's terms-of-service status.
-    pub tos_status: String,
+    /// Where the identity verification stands.
+    pub kyc_status: WireKycStatus,
+    /// Why the provider rejected the customer (empty unless rejected).
+    pub rejection_reasons: Vec<RejectionReasonData>,
+    /// Whether the customer accepted the provider's terms of service.
+    pub tos_status: WireTosStatus,
     /// RFC 3339, UTC, milliseconds.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -101,6 +182,10 @@ pub struct CustomerData {
     pub persona_inquiry_type: Option<String>,
     /// Where the KYC e-mail stands: `queued`, `sent`, `failed` or `not_requested`.
     pub kyc_mail_status: KycMailState,
+    /// When the customer last changed in any way (RFC 3339, UTC, milliseconds); `null`
+    /// until then.
+    #[schema(format = DateTime)]
+    pub updated_at: Option<String>,
 }
 
 impl From<Customer> for CustomerData {
@@ -114,13 +199,21 @@ impl From<Customer> for CustomerData {
             customer_type: c.customer_type.into(),
             kyc_link: c.kyc.kyc_link,
             tos_link: c.kyc.tos_link,
-            kyc_status: c.kyc.kyc_status,
-            rejection_reasons: c.kyc.rejection_reasons,
-            tos_status: c.kyc.tos_status,
+            kyc_status: c.kyc_state.kyc_status.into(),
+            rejection_reasons: c
+                .kyc_state
+                .rejection_reasons
+                .into_iter()
+                .map(RejectionReasonData::from)
+                .collect(),
+            tos_status: c.kyc_state.tos_status.into(),
             created_at: c.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             customer_id: c.kyc.provider_customer_id,
             persona_inquiry_type: c.kyc.persona_inquiry_type,
             kyc_mail_status: c.kyc_mail_status.into(),
+            updated_at: c
+                .updated_at
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
         }
     }
 }
@@ -137,6 +230,18 @@ mod tests {
             let wire = serde_json::to_value(CustomerKind::from(t)).unwrap();
             assert_eq!(wire, t.as_str());
             assert_eq!(CustomerType::from(CustomerKind::from(t)), t);
+        }
+        for s in KycStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(WireKycStatus::from(s)).unwrap(),
+                s.as_str()
+            );
+        }
+        for s in TosStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(WireTosStatus::from(s)).unwrap(),
+                s.as_str()
+            );
         }
         for s in [
             KycMailStatus::NotRequested,

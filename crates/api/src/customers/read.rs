@@ -2,12 +2,12 @@
 //! cursor pagination and filters.
 
 use actix_web::{web, HttpResponse};
-use domain::{CustomerId, FieldError, ValidationErrors};
+use domain::{CustomerId, FieldError, KycStatus, ValidationErrors};
 use ports::{CustomerFilter, ListCustomers, ReadCustomers};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::data::CustomerData;
+use super::data::{CustomerData, WireKycStatus};
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
@@ -63,8 +63,8 @@ pub struct ListParams {
     /// Exact e-mail address, case-insensitive.
     #[param(min_length = 1, max_length = 254)]
     pub email: Option<String>,
-    /// Exact KYC status (e.g. `not_started`, `approved`).
-    #[param(min_length = 1, max_length = 64)]
+    /// Exact KYC status.
+    #[param(value_type = Option<WireKycStatus>)]
     pub kyc_status: Option<String>,
 }
 
@@ -106,15 +106,11 @@ impl ListParams {
             }
             other => Some(other.map(|e| e.trim().to_owned())),
         };
-        let kyc_status = match self.kyc_status {
-            Some(s) if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
-                errors.push(FieldError::new(
-                    "kyc_status",
-                    "must be a KYC status such as not_started or approved",
-                ));
-                None
-            }
-            other => Some(other),
+        let kyc_status = match self.kyc_status.as_deref() {
+            None => Some(None),
+            Some(raw) => errors
+                .collect("kyc_status", raw.parse::<KycStatus>())
+                .map(Some),
         };
         match (limit, starting_after, email, kyc_status) {
             (Some(limit), Some(starting_after), Some(email), Some(kyc_status))

@@ -37,7 +37,8 @@ async fn create_returns_201_with_every_seed_field() {
             "created_at": "2024-12-01T18:46:15.392Z",
             "customer_id": "7d5b9315-796e-4d4d-b771-1ee5997e4abf",
             "persona_inquiry_type": "gov_id_db",
-            "kyc_mail_status": "queued"
+            "kyc_mail_status": "queued",
+            "updated_at": null
         })
     );
 }

@@ -107,7 +107,7 @@ async fn list_customers_passes_the_cursor_and_filters() {
             query.limit == 5
                 && query.starting_after == Some(CustomerId(after))
                 && query.filter.email.as_deref() == Some("A@Example.com")
-                && query.filter.kyc_status.as_deref() == Some("approved")
+                && query.filter.kyc_status == Some(domain::KycStatus::Approved)
         })
         .times(1)
         .returning(|_, _| {

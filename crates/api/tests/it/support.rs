@@ -9,7 +9,10 @@ use actix_web::{test, web, App};
 use api::sessions::{LoginThrottle, ThrottleSettings};
 use api::{JwtKeys, JwtSettings};
 use chrono::{TimeZone, Utc};
-use domain::{AccountId, Customer, CustomerId, KycLink, KycMailStatus, NewCustomer};
+use domain::{
+    AccountId, Customer, CustomerId, KycLink, KycMailStatus, KycOrder, KycState, KycStatus,
+    NewCustomer,
+};
 use ports::{
     AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, MockAccountStatus,
     MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth, ReadCustomers,
@@ -68,15 +71,24 @@ pub fn customer_from(input: NewCustomer) -> Customer {
             kyc_link: "https://bridge.withpersona.com/verify?a=1&b=2".into(),
             tos_link: "https://dashboard.bridge.xyz/accept-terms-of-service?customer_id=7d5b"
                 .into(),
-            kyc_status: "approved".into(),
-            tos_status: "pending".into(),
-            rejection_reasons: vec![],
             provider_customer_id: Some("7d5b9315-796e-4d4d-b771-1ee5997e4abf".into()),
             persona_inquiry_type: Some("gov_id_db".into()),
         },
-        created_at: Utc.with_ymd_and_hms(2024, 12, 1, 18, 46, 15).unwrap()
-            + chrono::TimeDelta::milliseconds(392),
+        kyc_state: KycState {
+            kyc_status: KycStatus::Approved,
+            ..KycState::not_started()
+        },
+        kyc_as_of: KycOrder::at(seed_created_at()),
+        last_synced_at: None,
+        version: 1,
+        created_at: seed_created_at(),
+        updated_at: None,
     }
+}
+
+/// The seed document's `created_at`.
+pub fn seed_created_at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 12, 1, 18, 46, 15).unwrap() + chrono::TimeDelta::milliseconds(392)
 }
 
 /// A use case that must not be reached.

@@ -1,8 +1,11 @@
 //! Unit tests of the customer use cases, with mockall mocks of every port.
 
 use super::*;
-use crate::{MockCustomerRepository, MockKycProvider};
-use domain::{CountryCode, CustomerEmail, CustomerName, CustomerType, KycLink, PhoneNumber};
+use crate::{IssuedKycLink, MockCustomerRepository, MockKycProvider};
+use domain::{
+    CountryCode, CustomerEmail, CustomerName, CustomerType, KycLink, KycState, KycStatus,
+    PhoneNumber,
+};
 use uuid::Uuid;
 
 fn input() -> NewCustomer {
@@ -16,16 +19,19 @@ fn input() -> NewCustomer {
     }
 }
 
-fn link() -> KycLink {
-    KycLink {
-        provider_link_id: Some("kyc_link_123".into()),
-        kyc_link: "https://kyc.example/verify?a=1&b=2".into(),
-        tos_link: "https://tos.example/accept".into(),
-        kyc_status: "not_started".into(),
-        tos_status: "pending".into(),
-        rejection_reasons: vec![],
-        provider_customer_id: None,
-        persona_inquiry_type: None,
+fn link() -> IssuedKycLink {
+    IssuedKycLink {
+        link: KycLink {
+            provider_link_id: Some("kyc_link_123".into()),
+            kyc_link: "https://kyc.example/verify?a=1&b=2".into(),
+            tos_link: "https://tos.example/accept".into(),
+            provider_customer_id: None,
+            persona_inquiry_type: None,
+        },
+        state: KycState {
+            kyc_status: KycStatus::Incomplete,
+            ..KycState::not_started()
+        },
     }
 }
 
@@ -38,7 +44,7 @@ fn service(repo: MockCustomerRepository, kyc: MockKycProvider) -> CustomerServic
 }
 
 fn provider_answering(
-    result: impl Fn() -> Result<KycLink, KycProviderError> + Send + Sync + 'static,
+    result: impl Fn() -> Result<IssuedKycLink, KycProviderError> + Send + Sync + 'static,
 ) -> MockKycProvider {
     let mut kyc = MockKycProvider::new();
     kyc.expect_name().return_const("bridge");
@@ -81,7 +87,12 @@ async fn create_stores_the_customer_with_the_providers_link() {
         .unwrap();
 
     assert_eq!(customer.account_id, account());
-    assert_eq!(customer.kyc, link());
+    assert_eq!(customer.kyc, link().link);
+    // The provider's state is the customer's first state, as of its creation, version 1.
+    assert_eq!(customer.kyc_state, link().state);
+    assert_eq!(customer.kyc_as_of, KycOrder::at(customer.created_at));
+    assert_eq!(customer.version, 1);
+    assert_eq!(customer.updated_at, None);
     assert_eq!(customer.kyc_provider, "bridge");
     assert_eq!(customer.kyc_mail_status, KycMailStatus::Queued);
     assert_eq!(customer.created_at.timestamp_subsec_micros() % 1000, 0);
@@ -244,8 +255,13 @@ fn sample() -> Customer {
         send_kyc_mail: true,
         kyc_mail_status: KycMailStatus::Queued,
         kyc_provider: "bridge".into(),
-        kyc: link(),
+        kyc: link().link,
+        kyc_state: link().state,
+        kyc_as_of: KycOrder::at(Utc::now()),
+        last_synced_at: None,
+        version: 1,
         created_at: Utc::now(),
+        updated_at: None,
     }
 }
 
