@@ -187,6 +187,75 @@ impl KycOrder {
     }
 }
 
+/// Where a KYC report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KycSource {
+    /// A signed event the provider pushed to us.
+    Webhook,
+    /// Our own poll of the provider.
+    Poll,
+    /// The sandbox provider (its pages, or its simulated outcomes).
+    Sandbox,
+}
+
+impl KycSource {
+    /// The API's and the store's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Poll => "poll",
+            Self::Sandbox => "sandbox",
+        }
+    }
+}
+
+impl FromStr for KycSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "webhook" => Ok(Self::Webhook),
+            "poll" => Ok(Self::Poll),
+            "sandbox" => Ok(Self::Sandbox),
+            _ => Err("must be one of: webhook, poll, sandbox".into()),
+        }
+    }
+}
+
+/// Which of our customers a provider report is about, in the provider's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProviderRef {
+    /// The provider's id of the KYC link (`KycLink::provider_link_id`).
+    KycLink(String),
+    /// The provider's id of its customer (`KycLink::provider_customer_id`).
+    ProviderCustomer(String),
+}
+
+/// A report of where a customer's verification stands, from any source, in the
+/// service's vocabulary. Fields the report does not speak of are `None` and leave the
+/// current value alone. Every source (webhook, poll, sandbox) takes the same path through
+/// the KYC lifecycle use case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycUpdate {
+    /// Where it came from.
+    pub source: KycSource,
+    /// The provider's event id, for exactly-once handling (webhooks and sandbox events;
+    /// polls have none).
+    pub event_id: Option<String>,
+    /// Which customer.
+    pub target: ProviderRef,
+    /// The identity-verification status, if reported.
+    pub kyc_status: Option<KycStatus>,
+    /// The terms-of-service status, if reported.
+    pub tos_status: Option<TosStatus>,
+    /// The rejection reasons, if reported (an empty list clears them).
+    pub rejection_reasons: Option<Vec<RejectionReason>>,
+    /// The provider's customer id, when the report brings one.
+    pub provider_customer_id: Option<String>,
+    /// The report's position in time.
+    pub order: KycOrder,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

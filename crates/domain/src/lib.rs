@@ -14,5 +14,7 @@ pub use customer::{
     AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
 };
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
-pub use kyc::{KycOrder, KycState, KycStatus, RejectionReason, TosStatus};
+pub use kyc::{
+    KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
+};
 pub use validation::{FieldError, ValidationErrors};
