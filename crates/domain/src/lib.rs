@@ -6,6 +6,7 @@
 mod account;
 mod customer;
 mod fields;
+mod text;
 mod validation;
 
 pub use account::{Account, AccountName};
