@@ -166,10 +166,15 @@ pub struct Config {
     )]
     pub account_status_cache_seconds: u64,
 
-    /// Failed logins allowed per account id in LOGIN_FAILURE_WINDOW_SECONDS before
-    /// further attempts get 429.
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    /// Failed logins allowed per account id, from all addresses together, in
+    /// LOGIN_FAILURE_WINDOW_SECONDS before further attempts (from anywhere) get 429.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub login_max_failures_per_account: u32,
+
+    /// Failed logins allowed per account id from one client address in
+    /// LOGIN_FAILURE_WINDOW_SECONDS before further attempts from that address get 429.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_max_failures_per_account_address: u32,
 
     /// Failed logins allowed per client address in LOGIN_FAILURE_WINDOW_SECONDS before
     /// further attempts get 429.
@@ -401,6 +406,7 @@ impl Config {
     pub fn throttle_settings(&self) -> api::sessions::ThrottleSettings {
         api::sessions::ThrottleSettings {
             per_account: self.login_max_failures_per_account,
+            per_account_address: self.login_max_failures_per_account_address,
             per_address: self.login_max_failures_per_address,
             window: Duration::from_secs(self.login_failure_window_seconds),
         }
@@ -510,6 +516,7 @@ mod tests {
             "TOKEN_TTL_SECONDS",
             "ACCOUNT_STATUS_CACHE_SECONDS",
             "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS",
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
             "LOGIN_FAILURE_WINDOW_SECONDS",
             "KYC_PROVIDER",

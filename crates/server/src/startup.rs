@@ -122,6 +122,7 @@ impl Application {
 
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(middleware::from_fn(api::hardening::guard))
                 .wrap(middleware::from_fn(api::ops::observe))
                 .app_data(metrics.clone())
                 .app_data(health.clone())
