@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"error": "Invalid request", "code": "invalid_request", "details": {"customer_email": "must be a valid e-mail address"}}))]
+#[schema(example = json!({"error": "Invalid request", "code": "invalid_request", "details": {"customer_email": "must be a valid e-mail address at an internet domain"}}))]
 pub struct ErrorBody {
     /// Short human-readable message.
     pub error: String,
@@ -22,6 +22,9 @@ pub struct ErrorBody {
     #[schema(value_type = Option<Object>, nullable = false)]
     pub details: Option<serde_json::Value>,
 }
+
+/// Most fields a `400 invalid_request` lists in `details`.
+pub const MAX_LISTED_FIELDS: usize = 20;
 
 /// An error ready to be sent: a status, a body, and the headers the status calls for.
 pub struct ApiError {
@@ -50,19 +53,25 @@ impl ApiError {
         self
     }
 
-    /// `400 invalid_request`, naming every bad field.
+    /// `400 invalid_request`, naming every bad field, up to [`MAX_LISTED_FIELDS`] of them:
+    /// a body of thousands of bad keys must not buy an answer many times its own size.
+    /// The fields left out are counted in `error`.
     pub fn validation(errors: &ValidationErrors) -> Self {
-        let details: serde_json::Map<String, serde_json::Value> = errors
-            .errors()
-            .iter()
-            .map(|e| (e.field.clone(), e.message.clone().into()))
-            .collect();
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Invalid request",
-        )
-        .with_details(details.into())
+        let mut details = serde_json::Map::new();
+        let mut left_out = std::collections::HashSet::new();
+        for e in errors.errors() {
+            if details.len() < MAX_LISTED_FIELDS || details.contains_key(&e.field) {
+                details.insert(e.field.clone(), e.message.clone().into());
+            } else {
+                left_out.insert(e.field.as_str());
+            }
+        }
+        let message = match left_out.len() {
+            0 => "Invalid request".to_owned(),
+            1 => "Invalid request (1 more invalid field not listed)".to_owned(),
+            n => format!("Invalid request ({n} more invalid fields not listed)"),
+        };
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message).with_details(details.into())
     }
 
     /// `400 invalid_json`: the body is not JSON at all.
@@ -80,12 +89,22 @@ impl ApiError {
         )
     }
 
-    /// `415 unsupported_media_type`.
+    /// `415 unsupported_media_type`: not JSON, or JSON in a charset other than UTF-8
+    /// (the only one JSON may be exchanged in, RFC 8259 §8.1).
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "Content-Type must be application/json",
+            "Content-Type must be application/json, with no charset or charset=utf-8",
+        )
+    }
+
+    /// `431 request_header_fields_too_large`, saying which limit was passed.
+    pub fn header_fields_too_large(message: String) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            message,
         )
     }
 
@@ -304,5 +323,45 @@ impl From<ports::LoginError> for ApiError {
                 Self::internal()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::FieldError;
+
+    fn errors(fields: impl IntoIterator<Item = String>) -> ValidationErrors {
+        let mut errors = ValidationErrors::new();
+        for field in fields {
+            errors.push(FieldError::new(field, "is wrong"));
+        }
+        errors
+    }
+
+    #[test]
+    fn validation_lists_twenty_fields_and_counts_the_rest() {
+        let listed = ApiError::validation(&errors((0..20).map(|i| format!("f{i}"))));
+        assert_eq!(listed.body.error, "Invalid request");
+        assert_eq!(listed.body.details.unwrap().as_object().unwrap().len(), 20);
+
+        let one_more = ApiError::validation(&errors((0..21).map(|i| format!("f{i}"))));
+        assert_eq!(
+            one_more.body.error,
+            "Invalid request (1 more invalid field not listed)"
+        );
+        // A field named twice is one field, listed or not.
+        let many = ApiError::validation(&errors(
+            (0..7020)
+                .map(|i| format!("f{i}"))
+                .chain(["f0".into(), "f7000".into()]),
+        ));
+        assert_eq!(
+            many.body.error,
+            "Invalid request (7000 more invalid fields not listed)"
+        );
+        let details = many.body.details.unwrap();
+        assert_eq!(details.as_object().unwrap().len(), 20);
+        assert!(details.get("f0").is_some() && details.get("f7000").is_none());
     }
 }

@@ -9,11 +9,14 @@ pub mod envelope;
 pub mod error;
 pub mod examples;
 pub mod extract;
+pub mod hardening;
 pub mod openapi;
 pub mod ops;
 pub mod routing;
 pub mod sandbox;
 pub mod sessions;
+pub mod strict_json;
+pub mod throttle;
 pub mod wire;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -77,6 +80,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/docs/swagger-initializer.js",
+        route: || web::route().to(openapi::docs_initializer),
+    },
+    Endpoint {
+        method: "GET",
         path: "/docs/swagger-ui-bundle.js",
         route: || web::route().to(openapi::docs_script),
     },
@@ -90,10 +98,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
 /// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
-/// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(ops::observe)`.
+/// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(hardening::guard)`
+/// and, outside it, `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(extract::json_config())
-        .app_data(extract::query_config());
+    cfg.app_data(extract::query_config());
     register(cfg, ENDPOINTS);
 }
 

@@ -7,7 +7,8 @@ use crate::AccountId;
 /// Longest accepted account name, in characters.
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
 
-/// A human-readable account name: trimmed, 1..=100 characters, no control characters.
+/// A human-readable account name: trimmed, 1..=100 characters, no control characters and
+/// no invisible formatting characters (bidirectional controls, zero-width characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountName(String);
 
@@ -23,9 +24,7 @@ impl AccountName {
                 "must be at most {MAX_ACCOUNT_NAME_CHARS} characters"
             ));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
+        crate::text::check_name_characters(trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -60,5 +59,22 @@ mod tests {
         assert!(AccountName::parse(" ").is_err());
         assert!(AccountName::parse(&"x".repeat(101)).is_err());
         assert!(AccountName::parse("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn account_names_refuse_bidirectional_overrides_and_zero_width_characters() {
+        for bad in [
+            "Acme\u{202E}gnp.exe",
+            "Ac\u{200B}me",
+            "\u{2066}Acme\u{2069}",
+            "\u{FEFF}Acme",
+        ] {
+            let message = AccountName::parse(bad).unwrap_err();
+            assert!(
+                message.contains("invisible formatting"),
+                "{bad:?}: {message}"
+            );
+        }
+        assert!(AccountName::parse("Acme Fintech Ltd.").is_ok());
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use email_address::{EmailAddress, Options};
 use validator::ValidateEmail;
 
 /// Longest accepted customer name, in characters.
@@ -12,7 +13,8 @@ pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// A customer's full name (or a business's legal name): trimmed, 1..=255 characters,
-/// no control characters.
+/// no control characters and no invisible formatting characters (bidirectional controls,
+/// zero-width characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerName(String);
 
@@ -26,9 +28,7 @@ impl CustomerName {
         if trimmed.chars().count() > MAX_NAME_CHARS {
             return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
+        crate::text::check_name_characters(trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -38,9 +38,14 @@ impl CustomerName {
     }
 }
 
-/// A syntactically valid e-mail address, kept exactly as given. Equality of addresses
-/// for uniqueness is case-insensitive and is the store's job (a unique index on
-/// `lower(email)`), so this type does not normalise.
+/// A syntactically valid e-mail address at a named internet domain, kept exactly as given.
+/// Equality of addresses for uniqueness is case-insensitive and is the store's job (a unique
+/// index on `lower(email)`), so this type does not normalise.
+///
+/// Two maintained parsers must both accept it: `email_address` (RFC 5321/5322 structure,
+/// configured to refuse display names, IP-literal domains such as `[127.0.0.1]` and domains
+/// without a dot, which no public mail host has) and `validator` (the HTML specification's
+/// rule, which limits domain labels to letters, digits and hyphens).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerEmail(String);
 
@@ -54,8 +59,13 @@ impl CustomerEmail {
         if trimmed.chars().count() > MAX_EMAIL_CHARS {
             return Err(format!("must be at most {MAX_EMAIL_CHARS} characters"));
         }
-        if !trimmed.validate_email() {
-            return Err("must be a valid e-mail address".into());
+        let parsed = EmailAddress::parse_with_options(trimmed, email_options())
+            .map_err(|_| "must be a valid e-mail address at an internet domain".to_owned())?;
+        // RFC 3696 §2: no top-level domain is all-numeric, so `x@127.0.0.1` names an IP
+        // address, not a domain; `email_address` alone would take it for four labels.
+        let top_level = parsed.domain().rsplit('.').next().unwrap_or_default();
+        if top_level.chars().all(|c| c.is_ascii_digit()) || !trimmed.validate_email() {
+            return Err("must be a valid e-mail address at an internet domain".into());
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -64,6 +74,14 @@ impl CustomerEmail {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Bare addresses only, at a domain name of at least two labels.
+fn email_options() -> Options {
+    Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text()
 }
 
 /// An ISO 3166-1 country, held and shown as its alpha-3 code (`USA`, `NGA`).
@@ -167,6 +185,24 @@ mod tests {
     }
 
     #[test]
+    fn name_refuses_bidirectional_overrides_and_zero_width_characters() {
+        for bad in [
+            "Bob\u{202E}nhoJ",
+            "Eve\u{2067}Smith\u{2069}",
+            "Ev\u{200B}e",
+            "Eve\u{200D}Smith",
+            "\u{FEFF}Eve",
+            "Eve\u{200F}",
+        ] {
+            let message = CustomerName::parse(bad).unwrap_err();
+            assert!(
+                message.contains("invisible formatting"),
+                "{bad:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
     fn email_is_kept_as_given() {
         assert_eq!(
             CustomerEmail::parse("TBash7676@Gmail.com")
@@ -178,10 +214,56 @@ mod tests {
 
     #[test]
     fn email_rejects_invalid_addresses() {
-        for bad in ["", "plainaddress", "a@", "@b.com", "a b@c.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "plainaddress",
+            "a@",
+            "@b.com",
+            "a b@c.com",
+            "a@b@c.com",
+            "Eve <eve@example.com>",
+            "a@exa_mple.com",
+            "a@-example.com",
+            "a@example..com",
+        ] {
             assert!(
                 CustomerEmail::parse(bad).is_err(),
                 "{bad} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn email_rejects_ip_literals_ip_addresses_and_domains_without_a_dot() {
+        for bad in [
+            "x@[127.0.0.1]",
+            "x@[IPv6:::1]",
+            "x@127.0.0.1",
+            "x@10.1",
+            "x@b",
+            "x@localhost",
+        ] {
+            assert_eq!(
+                CustomerEmail::parse(bad),
+                Err("must be a valid e-mail address at an internet domain".to_owned()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn email_accepts_ordinary_and_international_addresses() {
+        for good in [
+            "tbash7676@gmail.com",
+            "first.last+tag@sub.example.co.uk",
+            "o'brien@example.ie",
+            "user@xn--bcher-kva.example",
+            "user@bücher.example",
+            "x@123.example",
+        ] {
+            assert!(
+                CustomerEmail::parse(good).is_ok(),
+                "{good} should be accepted"
             );
         }
     }

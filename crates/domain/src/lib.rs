@@ -7,6 +7,7 @@ mod account;
 mod customer;
 mod fields;
 mod kyc;
+mod text;
 mod validation;
 
 pub use account::{Account, AccountName};

@@ -204,6 +204,7 @@ fn http_server(
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         App::new()
+            .wrap(middleware::from_fn(api::hardening::guard))
             .wrap(middleware::from_fn(api::ops::observe))
             .app_data(state.metrics)
             .app_data(state.health)

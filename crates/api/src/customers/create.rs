@@ -15,6 +15,7 @@ use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::examples::seed_request_example;
+use crate::extract::Json;
 use crate::wire::{self, Field, FromJson};
 
 // Parsing, the OpenAPI schema and the list of known fields all come from this one
@@ -128,12 +129,13 @@ impl CreateCustomerBody {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Customer created", body = Envelope<CustomerData>),
-        (status = 400, description = "Invalid request: `details` names every bad field", body = ErrorBody),
+        (status = 400, description = "Invalid request: `details` names every bad field (at most 20; `error` counts the rest), or a key given twice", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
         (status = 409, description = "The account already has a customer with this e-mail", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
         (status = 422, description = "The KYC provider rejected the customer", body = ErrorBody),
         (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
@@ -145,7 +147,7 @@ impl CreateCustomerBody {
 #[tracing::instrument(name = "http.create_customer", skip_all, fields(account_id = %account.0))]
 pub async fn create_customer(
     account: AuthenticatedAccount,
-    body: web::Json<Value>,
+    body: Json<Value>,
     use_case: web::Data<dyn CreateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let input = CreateCustomerBody::from_json(body.into_inner())

@@ -9,6 +9,7 @@
 
 mod bearer;
 mod create_customer;
+mod hardening;
 mod openapi;
 mod ops;
 mod read_customers;

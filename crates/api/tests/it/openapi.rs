@@ -140,22 +140,40 @@ fn the_documented_required_fields_are_exactly_those_the_handler_requires() {
 
 #[actix_web::test]
 async fn the_reference_page_and_its_assets_are_served_without_any_external_fetch() {
-    let app = web_test::init_service(App::new().configure(|cfg| {
-        api::register(cfg, api::ENDPOINTS);
-    }))
+    let app = web_test::init_service(
+        App::new()
+            .wrap(actix_web::middleware::from_fn(api::hardening::guard))
+            .configure(|cfg| {
+                api::register(cfg, api::ENDPOINTS);
+            }),
+    )
     .await;
     let page =
-        web_test::call_and_read_body(&app, web_test::TestRequest::get().uri("/docs").to_request())
-            .await;
-    let page = String::from_utf8(page.to_vec()).unwrap();
-    assert!(page.contains("/openapi.json"));
+        web_test::call_service(&app, web_test::TestRequest::get().uri("/docs").to_request()).await;
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = String::from_utf8(web_test::read_body(page).await.to_vec()).unwrap();
     assert!(
         !page.contains("http://") && !page.contains("https://"),
         "{page}"
     );
-    for (asset, content_type) in [
-        ("/docs/swagger-ui-bundle.js", "text/javascript"),
-        ("/docs/swagger-ui.css", "text/css"),
+    // Every script is a file, so the policy can forbid inline ones.
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=\"/docs/").count(),
+        "{page}"
+    );
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    for (asset, content_type, at_least) in [
+        ("/docs/swagger-ui-bundle.js", "text/javascript", 10_000),
+        ("/docs/swagger-ui.css", "text/css", 10_000),
+        ("/docs/swagger-initializer.js", "text/javascript", 50),
     ] {
         assert!(page.contains(asset));
         let response =
@@ -170,7 +188,15 @@ async fn the_reference_page_and_its_assets_are_served_without_any_external_fetch
             .unwrap()
             .to_owned();
         assert!(served.starts_with(content_type), "{asset}: {served}");
-        assert!(web_test::read_body(response).await.len() > 10_000);
+        assert_eq!(
+            response.headers().get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
+        let body = web_test::read_body(response).await;
+        assert!(body.len() > at_least, "{asset}");
+        if asset.ends_with("initializer.js") {
+            assert!(String::from_utf8_lossy(&body).contains("url: \"/openapi.json\""));
+        }
     }
     let json = web_test::call_and_read_body(
         &app,

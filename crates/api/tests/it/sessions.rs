@@ -75,7 +75,8 @@ async fn login_failure_is_401_invalid_credentials() {
 async fn login_is_refused_with_429_after_repeated_failures_for_one_account() {
     let auth = auth_answering(|| Err(LoginError::InvalidCredentials), 2);
     let throttle = ThrottleSettings {
-        per_account: 2,
+        per_account: 100,
+        per_account_address: 2,
         per_address: 100,
         window: Duration::from_secs(60),
     };

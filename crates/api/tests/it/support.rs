@@ -176,6 +176,7 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
     let app = test::init_service(
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::hardening::guard))
             .wrap(actix_web::middleware::from_fn(api::ops::observe))
             .app_data(web::Data::new(metrics))
             .app_data(web::Data::from(health))

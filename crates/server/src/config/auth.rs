@@ -48,10 +48,15 @@ pub struct AuthSettings {
     )]
     pub account_status_cache_seconds: u64,
 
-    /// Failed logins allowed per account id in LOGIN_FAILURE_WINDOW_SECONDS before
-    /// further attempts get 429.
-    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    /// Failed logins allowed per account id, from all addresses together, in
+    /// LOGIN_FAILURE_WINDOW_SECONDS before further attempts (from anywhere) get 429.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub login_max_failures_per_account: u32,
+
+    /// Failed logins allowed per account id from one client address in
+    /// LOGIN_FAILURE_WINDOW_SECONDS before further attempts from that address get 429.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub login_max_failures_per_account_address: u32,
 
     /// Failed logins allowed per client address in LOGIN_FAILURE_WINDOW_SECONDS before
     /// further attempts get 429.
@@ -84,6 +89,7 @@ impl AuthSettings {
     pub fn throttle_settings(&self) -> api::sessions::ThrottleSettings {
         api::sessions::ThrottleSettings {
             per_account: self.login_max_failures_per_account,
+            per_account_address: self.login_max_failures_per_account_address,
             per_address: self.login_max_failures_per_address,
             window: Duration::from_secs(self.login_failure_window_seconds),
         }

@@ -247,6 +247,7 @@ pub(crate) mod tests {
             "TOKEN_TTL_SECONDS",
             "ACCOUNT_STATUS_CACHE_SECONDS",
             "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS",
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
             "LOGIN_FAILURE_WINDOW_SECONDS",
             "KYC_PROVIDER",

@@ -8,6 +8,7 @@
 )]
 
 mod accounts;
+mod hardening;
 mod helpers;
 mod mail;
 mod ops;
