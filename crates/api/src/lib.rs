@@ -12,6 +12,7 @@ pub mod extract;
 pub mod hardening;
 pub mod openapi;
 pub mod ops;
+pub mod presenter;
 pub mod routing;
 pub mod sandbox;
 pub mod sessions;

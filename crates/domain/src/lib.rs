@@ -9,6 +9,7 @@ mod fields;
 mod kyc;
 mod text;
 mod validation;
+mod webhook;
 
 pub use account::{Account, AccountName};
 pub use customer::{
@@ -19,3 +20,4 @@ pub use kyc::{
     KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
 };
 pub use validation::{FieldError, ValidationErrors};
+pub use webhook::{EndpointId, EventFilter, EventId, WebhookEventType};

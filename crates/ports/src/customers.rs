@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DurationRound, TimeDelta, Utc};
-use domain::{AccountId, Customer, CustomerId, KycMailStatus, KycOrder, NewCustomer};
+use domain::{
+    AccountId, Customer, CustomerId, KycMailStatus, KycOrder, NewCustomer, WebhookEventType,
+};
 
 use crate::{
-    kyc_message_id, CustomerCursor, CustomerFilter, CustomerRepository, KycLinkRequest,
+    kyc_message_id, CustomerCursor, CustomerFilter, CustomerRepository, Events, KycLinkRequest,
     KycProvider, KycProviderError, NewCustomerRecord, QueuedKycMail, RepositoryError,
 };
 
@@ -137,12 +139,22 @@ pub trait ReadCustomers: Send + Sync + 'static {
 pub struct CustomerService {
     repository: Arc<dyn CustomerRepository>,
     kyc: Arc<dyn KycProvider>,
+    events: Events,
 }
 
 impl CustomerService {
-    /// Builds the service over a repository and a KYC provider.
-    pub fn new(repository: Arc<dyn CustomerRepository>, kyc: Arc<dyn KycProvider>) -> Self {
-        Self { repository, kyc }
+    /// Builds the service over a repository, a KYC provider, and the maker of the events
+    /// its changes cause.
+    pub fn new(
+        repository: Arc<dyn CustomerRepository>,
+        kyc: Arc<dyn KycProvider>,
+        events: Events,
+    ) -> Self {
+        Self {
+            repository,
+            kyc,
+            events,
+        }
     }
 }
 
@@ -207,7 +219,13 @@ impl CreateCustomer for CustomerService {
         };
         // A customer who asked for the KYC mail gets its outbox job in the same write, due
         // at once; the Message-ID is fixed here so that every attempt sends the same message.
-        let mut record = NewCustomerRecord::new(customer);
+        let created = self.events.about(
+            WebhookEventType::CustomerCreated,
+            &customer,
+            None,
+            created_at,
+        );
+        let mut record = NewCustomerRecord::new(customer).with_event(created);
         if record.customer.send_kyc_mail {
             record = record.with_kyc_mail(QueuedKycMail {
                 message_id: kyc_message_id(id),

@@ -7,9 +7,11 @@
 
 pub mod accounts;
 pub mod customers;
+pub mod events;
 pub mod health;
 pub mod kyc;
 pub mod mail;
+pub mod outbox;
 pub mod repository;
 
 pub use accounts::{
@@ -19,15 +21,17 @@ pub use customers::{
     CreateCustomer, CreateCustomerError, CustomerPage, CustomerService, ListCustomers,
     ReadCustomers, ReadCustomersError,
 };
+pub use events::{EventDraft, EventSubject, Events, NewEvent, Presenter};
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
-pub use mail::{
-    kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
-    OutgoingMail, RetryPolicy,
+pub use mail::{kyc_message_id, KycMailHandler, MailContent, MailError, Mailer, OutgoingMail};
+pub use outbox::{
+    AttemptReport, Attempted, ClaimRequest, Effects, JobEnd, JobHandler, JobId, JobKind, JobWork,
+    Outbox, OutboxJob, OutboxWorker, RetryPolicy, RetrySchedule, WorkerSettings,
 };
 pub use repository::{
-    CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, QueuedKycMail,
-    RepositoryError,
+    CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
+    QueuedKycMail, RepositoryError,
 };
 
 #[cfg(any(test, feature = "mock"))]
@@ -35,10 +39,14 @@ pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, M
 #[cfg(any(test, feature = "mock"))]
 pub use customers::{MockCreateCustomer, MockReadCustomers};
 #[cfg(any(test, feature = "mock"))]
+pub use events::MockPresenter;
+#[cfg(any(test, feature = "mock"))]
 pub use health::MockStoreHealth;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]
-pub use mail::{MockMailOutbox, MockMailer};
+pub use mail::MockMailer;
 #[cfg(any(test, feature = "mock"))]
-pub use repository::MockCustomerRepository;
+pub use outbox::{MockJobHandler, MockOutbox};
+#[cfg(any(test, feature = "mock"))]
+pub use repository::{MockCustomerDirectory, MockCustomerRepository};

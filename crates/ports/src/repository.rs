@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{AccountId, Customer, CustomerEmail, CustomerId, KycStatus};
 
+use crate::NewEvent;
+
 /// Why a repository call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
@@ -29,6 +31,8 @@ pub struct NewCustomerRecord {
     pub customer: Customer,
     /// The "send the KYC mail" outbox job, when the customer asked for the mail.
     pub kyc_mail: Option<QueuedKycMail>,
+    /// Events the registration causes (`customer.created`).
+    pub events: Vec<NewEvent>,
 }
 
 impl NewCustomerRecord {
@@ -37,7 +41,14 @@ impl NewCustomerRecord {
         Self {
             customer,
             kyc_mail: None,
+            events: Vec::new(),
         }
+    }
+
+    /// Writes `event` with the customer.
+    pub fn with_event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
     }
 
     /// Queues the KYC mail with the customer.
@@ -110,4 +121,14 @@ pub trait CustomerRepository: Send + Sync + 'static {
         account_id: AccountId,
         id: CustomerId,
     ) -> Result<Option<Customer>, RepositoryError>;
+}
+
+/// Lookups for the service's own workers (outbox handlers, the KYC lifecycle), which act
+/// for no account and so are not account-scoped. Never reachable from a request handler:
+/// those go through [`CustomerRepository`], which is.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait CustomerDirectory: Send + Sync + 'static {
+    /// The customer with this id, of whichever account.
+    async fn customer_by_id(&self, id: CustomerId) -> Result<Option<Customer>, RepositoryError>;
 }

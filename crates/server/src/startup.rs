@@ -19,8 +19,8 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerRepository, CustomerService, KycMailWorker, KycProvider, MailOutbox, Mailer,
-    ReadCustomers, StoreHealth,
+    CustomerDirectory, CustomerRepository, CustomerService, Events, KycMailHandler, KycProvider,
+    Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, WorkerSettings,
 };
 
 use crate::config::{
@@ -41,19 +41,18 @@ pub struct Application {
 /// The ports the storage adapter serves.
 struct Stores {
     customers: Arc<dyn CustomerRepository>,
-    outbox: Arc<dyn MailOutbox>,
+    directory: Arc<dyn CustomerDirectory>,
+    outbox: Arc<dyn Outbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
 }
 
 impl Stores {
-    fn from_store<S>(store: S) -> Self
-    where
-        S: CustomerRepository + MailOutbox + AccountRepository + StoreHealth,
-    {
+    fn from_store(store: Store) -> Self {
         let store = Arc::new(store);
         Self {
             customers: store.clone(),
+            directory: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
             health: store,
@@ -81,7 +80,9 @@ impl Application {
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
-        let customers = Arc::new(CustomerService::new(stores.customers, kyc));
+        // Events are rendered in the API's wire shapes when they are written.
+        let events = Events::new(Arc::new(api::presenter::JsonPresenter));
+        let customers = Arc::new(CustomerService::new(stores.customers, kyc, events.clone()));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
             config.auth.account_status_ttl(),
@@ -100,8 +101,8 @@ impl Application {
         };
         let server = http_server(&config.http, listener, state)?;
 
-        let (worker, stop_worker) =
-            spawn_mail_worker(&config.mail, stores.outbox, mailer.mailer, lease);
+        let mail = KycMailHandler::new(mailer.mailer, stores.directory, events);
+        let (worker, stop_worker) = spawn_mail_worker(&config.mail, stores.outbox, mail, lease);
 
         tracing::info!(
             listen = %address,
@@ -264,18 +265,29 @@ fn build_kyc_provider(
     Ok(Arc::new(MeteredKycProvider::new(provider, registry)?))
 }
 
-/// Starts the KYC mail worker; it runs until the returned sender says `true`.
+/// Starts the KYC mail worker (the outbox engine with the KYC mail handler); it runs until
+/// the returned sender says `true`.
 fn spawn_mail_worker(
     settings: &MailSettings,
-    outbox: Arc<dyn MailOutbox>,
-    mailer: Arc<dyn Mailer>,
+    outbox: Arc<dyn Outbox>,
+    handler: KycMailHandler,
     lease: Duration,
 ) -> (
     tokio::task::JoinHandle<()>,
     tokio::sync::watch::Sender<bool>,
 ) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = KycMailWorker::new(outbox, mailer, settings.retry_policy(), lease);
+    let worker = OutboxWorker::new(
+        outbox,
+        Arc::new(handler),
+        WorkerSettings {
+            batch_size: 20,
+            lease,
+            concurrency: settings.concurrency(),
+            per_endpoint: None,
+            schedule: RetrySchedule::Exponential(settings.retry_policy()),
+        },
+    );
     let running = tokio::spawn(worker.run(settings.poll_interval(), stopped));
     (running, stop)
 }

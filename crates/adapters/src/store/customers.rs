@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use domain::{AccountId, Customer, CustomerEmail, CustomerId};
 use ports::{
-    CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, RepositoryError,
+    CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
+    RepositoryError,
 };
 
-use super::rows::{registration_rows, CustomerRow};
-use super::schema::{customers, kyc_mail_jobs};
+use super::events::write_events;
+use super::rows::{CustomerRow, NewJobRow};
+use super::schema::{customers, outbox_jobs};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -22,18 +24,24 @@ diesel::define_sql_function! {
 impl CustomerRepository for Store {
     #[tracing::instrument(name = "store.insert_customer", skip_all, fields(db.backend = self.backend(), customer_id = %record.customer.id))]
     async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError> {
-        let (row, job) = registration_rows(record);
+        let customer = &record.customer;
+        let row = CustomerRow::from_domain(customer);
+        let job = record
+            .kyc_mail
+            .as_ref()
+            .map(|mail| NewJobRow::kyc_mail(customer.id, mail, customer.created_at));
+        let events = record.events.clone();
         self.run(move |conn| {
             per_backend!(conn => conn.write_transaction(|conn| {
                 diesel::insert_into(customers::table)
                     .values(&row)
                     .execute(conn)?;
                 if let Some(job) = &job {
-                    diesel::insert_into(kyc_mail_jobs::table)
+                    diesel::insert_into(outbox_jobs::table)
                         .values(job)
                         .execute(conn)?;
                 }
-                Ok(())
+                write_events!(conn, &events)
             }))
         })
         .await
@@ -110,6 +118,23 @@ impl CustomerRepository for Store {
                 let query = customers::table
                     .filter(customers::account_id.eq(Id(account_id.0)))
                     .filter(customers::id.eq(Id(id.0)));
+                per_backend!(conn => query
+                    .select(CustomerRow::as_select())
+                    .first(conn)
+                    .optional())
+            })
+            .await?;
+        row.map(CustomerRow::into_domain).transpose()
+    }
+}
+
+#[async_trait]
+impl CustomerDirectory for Store {
+    #[tracing::instrument(name = "store.customer_by_id", skip_all, fields(db.backend = self.backend(), customer_id = %id))]
+    async fn customer_by_id(&self, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
+        let row: Option<CustomerRow> = self
+            .run(move |conn| {
+                let query = customers::table.find(Id(id.0));
                 per_backend!(conn => query
                     .select(CustomerRow::as_select())
                     .first(conn)

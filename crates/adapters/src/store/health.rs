@@ -1,8 +1,7 @@
 //! What operators ask of the store: readiness, pool occupancy, outbox backlog.
 
 use async_trait::async_trait;
-use chrono::Utc;
-use ports::{MailOutbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
+use ports::{JobKind, Outbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
 
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -29,11 +28,6 @@ impl StoreHealth for Store {
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, RepositoryError> {
-        let (queued, oldest) = self.queued().await?;
-        Ok(OutboxBacklog {
-            queued,
-            // A job stamped by a clock slightly ahead is as old as can be: not at all.
-            oldest_age: oldest.map(|t| (Utc::now() - t).to_std().unwrap_or_default()),
-        })
+        self.backlog(JobKind::KycMail).await
     }
 }

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod customers;
+mod events;
 mod health;
 mod outbox;
 mod pool;
@@ -86,9 +87,10 @@ pub(crate) trait StoreConnection: Connection + Sized {
         work: impl FnOnce(&mut Self) -> QueryResult<T>,
     ) -> QueryResult<T>;
 
-    /// Loads the ids `due` selects, locked against concurrent claimers as far as this
-    /// backend locks rows. Called inside a [`Self::write_transaction`].
-    fn lock_due_mail_jobs(&mut self, due: outbox::due_mail_jobs) -> QueryResult<Vec<Id>>;
+    /// Loads the jobs `due` selects (ids and endpoints), locked against concurrent
+    /// claimers as far as this backend locks rows. Called inside a
+    /// [`Self::write_transaction`].
+    fn lock_due_jobs(&mut self, due: outbox::due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>>;
 
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;

@@ -9,7 +9,7 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::outbox::due_mail_jobs;
+use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
 use super::StoreConnection;
@@ -49,7 +49,7 @@ impl StoreConnection for PgConnection {
         self.transaction(work)
     }
 
-    fn lock_due_mail_jobs(&mut self, due: due_mail_jobs) -> QueryResult<Vec<Id>> {
+    fn lock_due_jobs(&mut self, due: due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>> {
         due.for_update().skip_locked().load(self)
     }
 

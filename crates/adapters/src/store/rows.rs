@@ -8,10 +8,12 @@ use domain::{
     Account, AccountId, AccountName, CountryCode, Customer, CustomerEmail, CustomerId,
     CustomerName, KycLink, KycOrder, KycState, PhoneNumber, RejectionReason,
 };
-use ports::{KycMailJob, NewCustomerRecord, RepositoryError};
+use domain::{EndpointId, EventId};
+use ports::{JobId, JobKind, JobWork, NewEvent, OutboxJob, QueuedKycMail, RepositoryError};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use super::schema::{accounts, customers, kyc_mail_jobs};
+use super::schema::{accounts, customers, outbox_jobs, webhook_events};
 use super::sql_types::{Id, Json, Timestamp};
 
 /// A customer row.
@@ -168,57 +170,115 @@ pub(super) fn rejection_reasons_json(reasons: &[RejectionReason]) -> serde_json:
 
 /// A new outbox job; `status` and `attempts` take their column defaults.
 #[derive(Insertable)]
-#[diesel(table_name = kyc_mail_jobs)]
-pub(super) struct NewMailJobRow {
-    pub customer_id: Id,
-    pub message_id: String,
+#[diesel(table_name = outbox_jobs, treat_none_as_default_value = false)]
+pub(super) struct NewJobRow {
+    pub id: Id,
+    pub kind: &'static str,
+    pub customer_id: Option<Id>,
+    pub message_id: Option<String>,
+    pub endpoint_id: Option<Id>,
+    pub event_id: Option<String>,
     pub next_attempt_at: Timestamp,
     pub created_at: Timestamp,
 }
 
-/// What a registration writes: the customer row and, when queued, its mail job.
-pub(super) fn registration_rows(
-    record: &NewCustomerRecord,
-) -> (CustomerRow, Option<NewMailJobRow>) {
-    let customer = &record.customer;
-    let job = record.kyc_mail.as_ref().map(|mail| NewMailJobRow {
-        customer_id: Id(customer.id.0),
-        message_id: mail.message_id.clone(),
-        next_attempt_at: Timestamp(mail.due_at),
-        created_at: Timestamp(customer.created_at),
-    });
-    (CustomerRow::from_domain(customer), job)
+impl NewJobRow {
+    /// The KYC mail job a registration queues.
+    pub fn kyc_mail(customer: CustomerId, mail: &QueuedKycMail, created_at: DateTime<Utc>) -> Self {
+        Self {
+            id: Id(Uuid::new_v4()),
+            kind: JobKind::KycMail.as_str(),
+            customer_id: Some(Id(customer.0)),
+            message_id: Some(mail.message_id.clone()),
+            endpoint_id: None,
+            event_id: None,
+            next_attempt_at: Timestamp(mail.due_at),
+            created_at: Timestamp(created_at),
+        }
+    }
+
+    /// A delivery of `event` to `endpoint`, due at once.
+    pub fn delivery(event: &NewEvent, endpoint: Id) -> Self {
+        Self {
+            id: Id(Uuid::new_v4()),
+            kind: JobKind::Webhook.as_str(),
+            customer_id: None,
+            message_id: None,
+            endpoint_id: Some(endpoint),
+            event_id: Some(event.id.as_str().to_owned()),
+            next_attempt_at: Timestamp(event.created_at),
+            created_at: Timestamp(event.created_at),
+        }
+    }
 }
 
-/// A claimed outbox job joined with what its mail needs from the customer.
+/// A claimed job.
 #[derive(Queryable, Selectable)]
-#[diesel(table_name = kyc_mail_jobs)]
+#[diesel(table_name = outbox_jobs)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(super) struct ClaimedJobRow {
-    customer_id: Id,
-    message_id: String,
+    id: Id,
     attempts: i32,
-    #[diesel(select_expression = customers::email)]
-    email: String,
-    #[diesel(select_expression = customers::full_name)]
-    full_name: String,
-    #[diesel(select_expression = customers::kyc_link)]
-    kyc_link: String,
-    #[diesel(select_expression = customers::tos_link)]
-    tos_link: String,
+    customer_id: Option<Id>,
+    message_id: Option<String>,
+    endpoint_id: Option<Id>,
+    event_id: Option<String>,
 }
 
 impl ClaimedJobRow {
-    /// The job as the mail worker sees it.
-    pub fn into_job(self) -> KycMailJob {
-        KycMailJob {
-            customer_id: CustomerId(self.customer_id.0),
-            message_id: self.message_id,
+    /// The job as the engine sees it.
+    pub fn into_job(self) -> Result<OutboxJob, RepositoryError> {
+        let work = match (
+            self.customer_id,
+            self.message_id,
+            self.endpoint_id,
+            self.event_id,
+        ) {
+            (Some(customer), Some(message_id), None, None) => JobWork::KycMail {
+                customer_id: CustomerId(customer.0),
+                message_id,
+            },
+            (None, None, Some(endpoint), Some(event)) => JobWork::Webhook {
+                endpoint_id: EndpointId(endpoint.0),
+                event_id: EventId::from_stored(event),
+            },
+            _ => {
+                return Err(RepositoryError::Unexpected(anyhow::anyhow!(
+                    "outbox job {} names neither a mail nor a delivery",
+                    self.id.0
+                )))
+            }
+        };
+        Ok(OutboxJob {
+            id: JobId(self.id.0),
             attempt: u32::try_from(self.attempts).unwrap_or(u32::MAX),
-            to: self.email,
-            full_name: self.full_name,
-            kyc_link: self.kyc_link,
-            tos_link: self.tos_link,
+            work,
+        })
+    }
+}
+
+/// A new event row.
+#[derive(Insertable)]
+#[diesel(table_name = webhook_events, treat_none_as_default_value = false)]
+pub(super) struct NewEventRow<'a> {
+    pub id: &'a str,
+    pub account_id: Id,
+    pub customer_id: Option<Id>,
+    pub event_type: &'static str,
+    pub body: &'a str,
+    pub created_at: Timestamp,
+}
+
+impl<'a> NewEventRow<'a> {
+    /// The row of `event`.
+    pub fn of(event: &'a NewEvent) -> Self {
+        Self {
+            id: event.id.as_str(),
+            account_id: Id(event.account_id.0),
+            customer_id: event.customer_id.map(|c| Id(c.0)),
+            event_type: event.event_type.as_str(),
+            body: &event.body,
+            created_at: Timestamp(event.created_at),
         }
     }
 }

@@ -41,23 +41,6 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::store::sql_types::{DbTimestamp, DbUuid};
 
-    kyc_mail_jobs (customer_id) {
-        customer_id -> DbUuid,
-        message_id -> Text,
-        status -> Text,
-        attempts -> Integer,
-        next_attempt_at -> DbTimestamp,
-        locked_until -> Nullable<DbTimestamp>,
-        last_error -> Nullable<Text>,
-        created_at -> DbTimestamp,
-        sent_at -> Nullable<DbTimestamp>,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use crate::store::sql_types::{DbTimestamp, DbUuid};
-
     accounts (id) {
         id -> DbUuid,
         name -> Text,
@@ -67,8 +50,71 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(kyc_mail_jobs -> customers (customer_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbJson, DbTimestamp, DbUuid};
+
+    webhook_endpoints (id) {
+        id -> DbUuid,
+        account_id -> DbUuid,
+        url -> Text,
+        description -> Text,
+        events -> DbJson,
+        enabled -> Bool,
+        secret_ciphertext -> Text,
+        previous_secret_ciphertext -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<DbTimestamp>,
+        created_at -> DbTimestamp,
+        updated_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    webhook_events (id) {
+        id -> Text,
+        account_id -> DbUuid,
+        customer_id -> Nullable<DbUuid>,
+        event_type -> Text,
+        body -> Text,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    outbox_jobs (id) {
+        id -> DbUuid,
+        kind -> Text,
+        customer_id -> Nullable<DbUuid>,
+        message_id -> Nullable<Text>,
+        endpoint_id -> Nullable<DbUuid>,
+        event_id -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> DbTimestamp,
+        locked_until -> Nullable<DbTimestamp>,
+        last_error -> Nullable<Text>,
+        last_http_status -> Nullable<Integer>,
+        created_at -> DbTimestamp,
+        finished_at -> Nullable<DbTimestamp>,
+    }
+}
 
 diesel::joinable!(customers -> accounts (account_id));
+diesel::joinable!(webhook_endpoints -> accounts (account_id));
+diesel::joinable!(outbox_jobs -> customers (customer_id));
+diesel::joinable!(outbox_jobs -> webhook_endpoints (endpoint_id));
+diesel::joinable!(outbox_jobs -> webhook_events (event_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, customers, kyc_mail_jobs);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    customers,
+    outbox_jobs,
+    webhook_endpoints,
+    webhook_events
+);

@@ -15,7 +15,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::outbox::due_mail_jobs;
+use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
 use super::StoreConnection;
@@ -84,7 +84,7 @@ impl StoreConnection for SqliteConnection {
         self.immediate_transaction(work)
     }
 
-    fn lock_due_mail_jobs(&mut self, due: due_mail_jobs) -> QueryResult<Vec<Id>> {
+    fn lock_due_jobs(&mut self, due: due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>> {
         // No row locks in SQLite: the IMMEDIATE transaction around the claim already
         // keeps every other writer out until the lease is taken.
         due.load(self)

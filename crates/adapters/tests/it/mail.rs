@@ -5,16 +5,37 @@ use std::time::Duration;
 use adapters::mail::{parse_from, FileMailer, SmtpMailer, SmtpSettings};
 use domain::CustomerId;
 use mail_parser::MessageParser;
-use ports::{kyc_message_id, KycMailJob, MailError, Mailer};
+use ports::{kyc_message_id, MailContent, MailError, Mailer, OutgoingMail};
 use testkit::{SmtpSink, TempSqlite};
 use uuid::Uuid;
 
-fn job() -> KycMailJob {
+/// What a KYC mail is made of, as the mail handler would hand it over.
+struct KycMail {
+    message_id: String,
+    to: String,
+    full_name: String,
+    kyc_link: String,
+    tos_link: String,
+}
+
+impl KycMail {
+    fn mail(&self) -> OutgoingMail {
+        OutgoingMail {
+            message_id: self.message_id.clone(),
+            to: self.to.clone(),
+            content: MailContent::KycLinks {
+                full_name: self.full_name.clone(),
+                kyc_link: self.kyc_link.clone(),
+                tos_link: self.tos_link.clone(),
+            },
+        }
+    }
+}
+
+fn job() -> KycMail {
     let id = CustomerId(Uuid::new_v4());
-    KycMailJob {
-        customer_id: id,
+    KycMail {
         message_id: kyc_message_id(id),
-        attempt: 1,
         to: "tbash7676@gmail.com".into(),
         full_name: "<script>alert('x')</script> Towoju".into(),
         kyc_link: "https://bridge.withpersona.com/verify?inquiry-template-id=itmpl_NtHYpb9AbEYCPxGo5iRbc9d2&fields[developer_id]=2da859f2-9764-48e6-92e6-dd9f6747801b&reference-id=7d5b9315-796e-4d4d-b771-1ee5997e4abf&redirect-uri=https%3A%2F%2Fexample.com%2F".into(),
@@ -32,7 +53,7 @@ fn smtp(url: String) -> SmtpMailer {
 }
 
 /// Checks a raw message: headers, both parts, both links exactly, the name escaped.
-fn assert_kyc_message(raw: &[u8], job: &KycMailJob) {
+fn assert_kyc_message(raw: &[u8], job: &KycMail) {
     let message = MessageParser::default().parse(raw).unwrap();
     assert_eq!(
         message.subject(),

@@ -39,7 +39,7 @@ async fn sqlite_writes_ids_times_and_json_as_text_in_the_documented_spelling() {
 
     let stored: StoredText = diesel::sql_query(
         "SELECT c.id, c.account_id, c.created_at, c.rejection_reasons, j.next_attempt_at \
-           FROM customers c JOIN kyc_mail_jobs j ON j.customer_id = c.id",
+           FROM customers c JOIN outbox_jobs j ON j.customer_id = c.id",
     )
     .get_result(&mut raw(&file))
     .unwrap();

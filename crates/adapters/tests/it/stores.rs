@@ -3,26 +3,84 @@
 use std::sync::Arc;
 
 use adapters::PoolSettings;
-use ports::{AccountRepository, CustomerRepository, MailOutbox, StoreHealth};
+use diesel::connection::SimpleConnection as _;
+use diesel::Connection as _;
+use ports::{AccountRepository, CustomerDirectory, CustomerRepository, Outbox, StoreHealth};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
 #[derive(Clone)]
 pub struct Store {
     pub customers: Arc<dyn CustomerRepository>,
-    pub outbox: Arc<dyn MailOutbox>,
+    pub outbox: Arc<dyn Outbox>,
+    pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    /// The database itself, for the few tests that must set up or inspect rows no port
+    /// writes or reads yet.
+    pub raw: RawDb,
+}
+
+/// A test database reached around the store, with plain SQL.
+#[derive(Clone)]
+pub enum RawDb {
+    Postgres(String),
+    Sqlite(std::path::PathBuf),
+}
+
+impl RawDb {
+    /// Runs `sql` (one or more statements) on a fresh connection.
+    pub fn execute(&self, sql: &str) {
+        match self {
+            Self::Postgres(url) => diesel::PgConnection::establish(url)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+            Self::Sqlite(path) => diesel::SqliteConnection::establish(path.to_str().unwrap())
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+        }
+    }
+
+    /// The first column of the first row of `sql`, as a number.
+    pub fn count(&self, sql: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let query = diesel::sql_query(format!("SELECT ({sql}) AS n"));
+        match self {
+            Self::Postgres(url) => {
+                query
+                    .get_result::<Count>(&mut diesel::PgConnection::establish(url).unwrap())
+                    .unwrap()
+                    .n
+            }
+            Self::Sqlite(path) => {
+                query
+                    .get_result::<Count>(
+                        &mut diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap(),
+                    )
+                    .unwrap()
+                    .n
+            }
+        }
+    }
 }
 
 impl Store {
-    fn of<T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth>(repo: T) -> Self {
+    fn of(repo: adapters::Store, raw: RawDb) -> Self {
         let repo = Arc::new(repo);
         Self {
             customers: repo.clone(),
             outbox: repo.clone(),
+            directory: repo.clone(),
             accounts: repo.clone(),
             health: repo,
+            raw,
         }
     }
 
@@ -56,13 +114,13 @@ pub fn open_sqlite(file: &TempSqlite) -> adapters::Store {
 
 pub fn postgres() -> Option<(TestPostgres, Store)> {
     let db = TestPostgres::create()?;
-    let store = Store::of(open_postgres(&db));
+    let store = Store::of(open_postgres(&db), RawDb::Postgres(db.url().to_owned()));
     Some((db, store))
 }
 
 pub fn sqlite() -> Option<(TempSqlite, Store)> {
     let file = TempSqlite::new();
-    let store = Store::of(open_sqlite(&file));
+    let store = Store::of(open_sqlite(&file), RawDb::Sqlite(file.path()));
     Some((file, store))
 }
 

@@ -12,6 +12,7 @@ mod create_customer;
 mod hardening;
 mod openapi;
 mod ops;
+mod presenter;
 mod read_customers;
 mod routing;
 mod sessions;

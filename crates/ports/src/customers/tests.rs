@@ -1,7 +1,7 @@
 //! Unit tests of the customer use cases, with mockall mocks of every port.
 
 use super::*;
-use crate::{IssuedKycLink, MockCustomerRepository, MockKycProvider};
+use crate::{EventSubject, IssuedKycLink, MockCustomerRepository, MockKycProvider, MockPresenter};
 use domain::{
     CountryCode, CustomerEmail, CustomerName, CustomerType, KycLink, KycState, KycStatus,
     PhoneNumber,
@@ -39,8 +39,24 @@ fn account() -> AccountId {
     AccountId(Uuid::from_u128(7))
 }
 
+/// Renders an event as its type and the customer's id, so tests can see what was written.
+fn presenter() -> MockPresenter {
+    let mut presenter = MockPresenter::new();
+    presenter
+        .expect_event_body()
+        .returning(|d| match &d.subject {
+            EventSubject::Customer(c) => format!("{} {}", d.event_type, c.id),
+            EventSubject::Erased(id) => format!("{} {id}", d.event_type),
+        });
+    presenter
+}
+
 fn service(repo: MockCustomerRepository, kyc: MockKycProvider) -> CustomerService {
-    CustomerService::new(Arc::new(repo), Arc::new(kyc))
+    CustomerService::new(
+        Arc::new(repo),
+        Arc::new(kyc),
+        Events::new(Arc::new(presenter())),
+    )
 }
 
 fn provider_answering(
@@ -369,4 +385,27 @@ async fn create_reports_unexpected_when_the_insert_fails() {
         .await
         .unwrap_err();
     assert!(matches!(err, CreateCustomerError::Unexpected(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn create_writes_one_customer_created_event_with_the_customer() {
+    let mut repo = repo_with_free_email();
+    repo.expect_insert()
+        .times(1)
+        .withf(|r| {
+            let [event] = r.events.as_slice() else {
+                return false;
+            };
+            event.event_type == domain::WebhookEventType::CustomerCreated
+                && event.account_id == account()
+                && event.customer_id == Some(r.customer.id)
+                && event.created_at == r.customer.created_at
+                && event.body == format!("customer.created {}", r.customer.id)
+                && event.id.as_str().starts_with("evt_")
+        })
+        .returning(|_| Ok(()));
+    service(repo, provider_answering(|| Ok(link())))
+        .create_customer(account(), input())
+        .await
+        .unwrap();
 }

@@ -55,6 +55,10 @@ pub struct MailSettings {
     /// instance may retry it. Must be more than twice SMTP_TIMEOUT_MS.
     #[arg(long, env = "MAIL_LEASE_SECONDS", default_value_t = 120, global = true)]
     pub mail_lease_seconds: u64,
+
+    /// KYC mails sent at once by each instance.
+    #[arg(long, env = "MAIL_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub mail_concurrency: u32,
 }
 
 impl MailSettings {
@@ -88,6 +92,11 @@ impl MailSettings {
             "MAIL_LEASE_SECONDS must be more than twice SMTP_TIMEOUT_MS, or a slow send could be retried by another instance while in flight"
         );
         Ok(lease)
+    }
+
+    /// KYC mails in flight at once.
+    pub fn concurrency(&self) -> usize {
+        usize::try_from(self.mail_concurrency).unwrap_or(1)
     }
 
     /// How often the worker looks for due mails.

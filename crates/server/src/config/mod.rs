@@ -270,6 +270,7 @@ pub(crate) mod tests {
             "MAIL_RETRY_MAX_MS",
             "MAIL_POLL_INTERVAL_MS",
             "MAIL_LEASE_SECONDS",
+            "MAIL_CONCURRENCY",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
