@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod customers;
 pub mod health;
+pub mod idempotency;
 pub mod kyc;
 pub mod mail;
 pub mod repository;
@@ -20,6 +21,11 @@ pub use customers::{
     ReadCustomers, ReadCustomersError,
 };
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
+pub use idempotency::{
+    Begun, Fingerprint, HeldKey, Idempotency, IdempotencyCompletion, IdempotencyKey,
+    IdempotencyPolicy, IdempotencyScope, IdempotencyStore, KeyClaim, KeyState, RecordedKey,
+    Renderer, Reservation, Started, StoredResponse, Verdict,
+};
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 pub use mail::{
     kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
@@ -36,6 +42,8 @@ pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, M
 pub use customers::{MockCreateCustomer, MockReadCustomers};
 #[cfg(any(test, feature = "mock"))]
 pub use health::MockStoreHealth;
+#[cfg(any(test, feature = "mock"))]
+pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]

@@ -370,3 +370,5 @@ async fn create_reports_unexpected_when_the_insert_fails() {
         .unwrap_err();
     assert!(matches!(err, CreateCustomerError::Unexpected(_)), "{err:?}");
 }
+
+mod reserved;
