@@ -8,6 +8,7 @@ use ports::{
     CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, RepositoryError,
 };
 
+use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{registration_rows, CustomerRow};
 use super::schema::{customers, kyc_mail_jobs};
 use super::sql_types::{Id, Timestamp};
@@ -23,6 +24,7 @@ impl CustomerRepository for Store {
     #[tracing::instrument(name = "store.insert_customer", skip_all, fields(db.backend = self.backend(), customer_id = %record.customer.id))]
     async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError> {
         let (row, job) = registration_rows(record);
+        let complete = record.idempotency.as_ref().map(complete_key);
         self.run(move |conn| {
             per_backend!(conn => conn.write_transaction(|conn| {
                 diesel::insert_into(customers::table)
@@ -32,6 +34,11 @@ impl CustomerRepository for Store {
                     diesel::insert_into(kyc_mail_jobs::table)
                         .values(job)
                         .execute(conn)?;
+                }
+                if let Some(complete) = complete {
+                    if complete.execute(conn)? != 1 {
+                        return Err(key_no_longer_held());
+                    }
                 }
                 Ok(())
             }))

@@ -67,6 +67,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    idempotency_keys (account_id, method, path, idempotency_key) {
+        account_id -> DbUuid,
+        method -> Text,
+        path -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        reserved_id -> DbUuid,
+        locked_until -> Nullable<DbTimestamp>,
+        response_status -> Nullable<Integer>,
+        response_content_type -> Nullable<Text>,
+        response_location -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        customer_id -> Nullable<DbUuid>,
+        created_at -> DbTimestamp,
+        expires_at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(kyc_mail_jobs -> customers (customer_id));
 
 diesel::joinable!(customers -> accounts (account_id));

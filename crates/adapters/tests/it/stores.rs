@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use adapters::PoolSettings;
-use ports::{AccountRepository, CustomerRepository, MailOutbox, StoreHealth};
+use ports::{AccountRepository, CustomerRepository, IdempotencyStore, MailOutbox, StoreHealth};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
@@ -13,16 +13,21 @@ pub struct Store {
     pub outbox: Arc<dyn MailOutbox>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl Store {
-    fn of<T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth>(repo: T) -> Self {
+    fn of<T>(repo: T) -> Self
+    where
+        T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth + IdempotencyStore,
+    {
         let repo = Arc::new(repo);
         Self {
             customers: repo.clone(),
             outbox: repo.clone(),
             accounts: repo.clone(),
-            health: repo,
+            health: repo.clone(),
+            idempotency: repo,
         }
     }
 
