@@ -19,8 +19,8 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerRepository, CustomerService, KycMailWorker, KycProvider, MailOutbox, Mailer,
-    ReadCustomers, StoreHealth,
+    CustomerRepository, CustomerService, Idempotency, IdempotencyStore, KycMailWorker, KycProvider,
+    MailOutbox, Mailer, ReadCustomers, StoreHealth,
 };
 
 use crate::config::{
@@ -28,11 +28,13 @@ use crate::config::{
 };
 use crate::secret::{self, SecretSource};
 
-/// A bound, wired, not yet running service, and its KYC mail worker.
+/// A bound, wired, not yet running service, its KYC mail worker and its idempotency key
+/// purge.
 pub struct Application {
     port: u16,
     server: Server,
     worker: tokio::task::JoinHandle<()>,
+    purge: tokio::task::JoinHandle<()>,
     stop_worker: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
@@ -44,19 +46,21 @@ struct Stores {
     outbox: Arc<dyn MailOutbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl Stores {
     fn from_store<S>(store: S) -> Self
     where
-        S: CustomerRepository + MailOutbox + AccountRepository + StoreHealth,
+        S: CustomerRepository + MailOutbox + AccountRepository + StoreHealth + IdempotencyStore,
     {
         let store = Arc::new(store);
         Self {
             customers: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
-            health: store,
+            health: store.clone(),
+            idempotency: store,
         }
     }
 }
@@ -77,11 +81,13 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = config.http.public_url_or(address);
         let lease = config.mail.lease()?;
+        let key_policy = config.idempotency.policy(&config.kyc, &config.database)?;
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
         let customers = Arc::new(CustomerService::new(stores.customers, kyc));
+        let idempotency = Arc::new(Idempotency::new(stores.idempotency, key_policy));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
             config.auth.account_status_ttl(),
@@ -96,12 +102,17 @@ impl Application {
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
+            idempotency: web::Data::from(idempotency.clone()),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
 
         let (worker, stop_worker) =
             spawn_mail_worker(&config.mail, stores.outbox, mailer.mailer, lease);
+        let purge = tokio::spawn(
+            idempotency
+                .purge_periodically(config.idempotency.purge_interval(), stop_worker.subscribe()),
+        );
 
         tracing::info!(
             listen = %address,
@@ -114,6 +125,7 @@ impl Application {
             port: address.port(),
             server,
             worker,
+            purge,
             stop_worker,
             grace: config.http.shutdown_grace(),
             accounts,
@@ -136,11 +148,18 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, letting in-flight requests finish, then stops the
-    /// mail worker after the batch it is sending.
+    /// idempotency key purge and the mail worker after the batch it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         tracing::info!("HTTP server stopped; stopping the KYC mail worker");
         let _ = self.stop_worker.send(true);
+        // A purge stops between two runs; one in progress is a single short statement.
+        if tokio::time::timeout(Duration::from_secs(5), self.purge)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the idempotency key purge did not stop in time");
+        }
         // A mail still in flight afterwards keeps its lease and is sent again later (with
         // the same Message-ID), so the wait is short and bounded.
         let worker_grace = self.grace.min(Duration::from_secs(10));
@@ -191,6 +210,7 @@ struct AppState {
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
+    idempotency: web::Data<Idempotency>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -214,6 +234,7 @@ fn http_server(
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.throttle)
+            .app_data(state.idempotency)
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {
