@@ -175,6 +175,36 @@ impl ApiError {
         .with_details(serde_json::json!({ name: message }))
     }
 
+    /// `400 idempotency_key_required`: keys are required and the request has none.
+    pub fn idempotency_key_required() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "This request needs an Idempotency-Key header",
+        )
+    }
+
+    /// `422 idempotency_key_reused`: the key was used for a request with other content.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a request with different content",
+        )
+    }
+
+    /// `409 idempotency_key_in_use`, with `Retry-After`: a request with the key is still
+    /// running.
+    pub fn idempotency_key_in_use() -> Self {
+        let mut e = Self::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still in progress",
+        );
+        e.retry_after_secs = Some(1);
+        e
+    }
+
     /// `404 not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
@@ -201,6 +231,12 @@ impl ApiError {
     /// The status this error is sent with.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The body this error is sent with, exactly as [`ResponseError::error_response`]
+    /// writes it (the copy an idempotency key keeps).
+    pub fn body_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.body).unwrap_or_default()
     }
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod hardening;
+pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub mod presenter;
@@ -98,9 +99,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
-/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
-/// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(hardening::guard)`
-/// and, outside it, `middleware::from_fn(ops::observe)`.
+/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`,
+/// `web::Data<ops::Metrics>` and `web::Data<ports::Idempotency>`. Wrap the app in
+/// `middleware::from_fn(hardening::guard)` and, outside it, `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config());
     register(cfg, ENDPOINTS);

@@ -10,7 +10,7 @@ use domain::{
 
 use crate::{
     kyc_message_id, CustomerCursor, CustomerFilter, CustomerRepository, Events, KycLinkRequest,
-    KycProvider, KycProviderError, NewCustomerRecord, QueuedKycMail, RepositoryError,
+    KycProvider, KycProviderError, NewCustomerRecord, QueuedKycMail, RepositoryError, Reservation,
 };
 
 /// Why a customer could not be created.
@@ -68,6 +68,17 @@ pub trait CreateCustomer: Send + Sync + 'static {
         &self,
         account_id: AccountId,
         input: NewCustomer,
+    ) -> Result<Customer, CreateCustomerError>;
+
+    /// As [`Self::create_customer`], for a request under an idempotency key: the customer
+    /// gets the key's reserved id (so the KYC provider sees the same idempotency key on
+    /// every attempt of the request), and the key's outcome, rendered from the new
+    /// customer, is written in the transaction that stores the customer.
+    async fn create_customer_reserved(
+        &self,
+        account_id: AccountId,
+        input: NewCustomer,
+        reservation: Reservation<Customer>,
     ) -> Result<Customer, CreateCustomerError>;
 }
 
@@ -166,11 +177,34 @@ pub fn kyc_idempotency_key(id: CustomerId) -> String {
 
 #[async_trait]
 impl CreateCustomer for CustomerService {
-    #[tracing::instrument(name = "create_customer", skip_all, fields(account_id = %account_id, customer_id))]
     async fn create_customer(
         &self,
         account_id: AccountId,
         input: NewCustomer,
+    ) -> Result<Customer, CreateCustomerError> {
+        self.create(account_id, input, CustomerId::new_random(), None)
+            .await
+    }
+
+    async fn create_customer_reserved(
+        &self,
+        account_id: AccountId,
+        input: NewCustomer,
+        reservation: Reservation<Customer>,
+    ) -> Result<Customer, CreateCustomerError> {
+        let id = CustomerId(reservation.reserved_id());
+        self.create(account_id, input, id, Some(reservation)).await
+    }
+}
+
+impl CustomerService {
+    #[tracing::instrument(name = "create_customer", skip_all, fields(account_id = %account_id, customer_id = %id))]
+    async fn create(
+        &self,
+        account_id: AccountId,
+        input: NewCustomer,
+        id: CustomerId,
+        reservation: Option<Reservation<Customer>>,
     ) -> Result<Customer, CreateCustomerError> {
         // Checked before calling the provider so a plain duplicate costs no KYC link.
         // The store's unique index still decides races between concurrent requests.
@@ -182,8 +216,6 @@ impl CreateCustomer for CustomerService {
             return Err(CreateCustomerError::Duplicate);
         }
 
-        let id = CustomerId::new_random();
-        tracing::Span::current().record("customer_id", tracing::field::display(id));
         let request = KycLinkRequest {
             idempotency_key: kyc_idempotency_key(id),
             full_name: input.name.as_str().to_owned(),
@@ -231,6 +263,12 @@ impl CreateCustomer for CustomerService {
                 message_id: kyc_message_id(id),
                 due_at: created_at,
             });
+        }
+        // The key's outcome is the response rendered from this very customer, written in
+        // the same transaction: a replay shows exactly what the first answer showed.
+        if let Some(reservation) = &reservation {
+            let completion = reservation.completion(&record.customer, Some(id), created_at);
+            record = record.with_idempotency(completion);
         }
         self.repository.insert(&record).await?;
         tracing::info!("customer created");

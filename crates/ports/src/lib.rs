@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod customers;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod kyc;
 pub mod mail;
 pub mod outbox;
@@ -23,6 +24,11 @@ pub use customers::{
 };
 pub use events::{EventDraft, EventSubject, Events, NewEvent, Presenter};
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
+pub use idempotency::{
+    Begun, Fingerprint, HeldKey, Idempotency, IdempotencyCompletion, IdempotencyKey,
+    IdempotencyPolicy, IdempotencyScope, IdempotencyStore, KeyClaim, KeyState, RecordedKey,
+    Renderer, Reservation, Started, StoredResponse, Verdict,
+};
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
 pub use mail::{kyc_message_id, KycMailHandler, MailContent, MailError, Mailer, OutgoingMail};
 pub use outbox::{
@@ -42,6 +48,8 @@ pub use customers::{MockCreateCustomer, MockReadCustomers};
 pub use events::MockPresenter;
 #[cfg(any(test, feature = "mock"))]
 pub use health::MockStoreHealth;
+#[cfg(any(test, feature = "mock"))]
+pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{AccountId, Customer, CustomerEmail, CustomerId, KycStatus};
 
-use crate::NewEvent;
+use crate::{IdempotencyCompletion, NewEvent};
 
 /// Why a repository call failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,9 @@ pub struct NewCustomerRecord {
     pub kyc_mail: Option<QueuedKycMail>,
     /// Events the registration causes (`customer.created`).
     pub events: Vec<NewEvent>,
+    /// The outcome of the request's idempotency key, when it carried one: the key is
+    /// finished in the transaction that creates the customer.
+    pub idempotency: Option<IdempotencyCompletion>,
 }
 
 impl NewCustomerRecord {
@@ -42,6 +45,7 @@ impl NewCustomerRecord {
             customer,
             kyc_mail: None,
             events: Vec::new(),
+            idempotency: None,
         }
     }
 
@@ -54,6 +58,12 @@ impl NewCustomerRecord {
     /// Queues the KYC mail with the customer.
     pub fn with_kyc_mail(mut self, mail: QueuedKycMail) -> Self {
         self.kyc_mail = Some(mail);
+        self
+    }
+
+    /// Finishes the request's idempotency key with the customer.
+    pub fn with_idempotency(mut self, completion: IdempotencyCompletion) -> Self {
+        self.idempotency = Some(completion);
         self
     }
 }
@@ -91,8 +101,11 @@ pub struct CustomerCursor {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
-    /// Stores a new customer and, when the record carries one, its "send the KYC mail"
-    /// outbox job — in one transaction, so there is never one without the other. Fails
+    /// Stores a new customer and, when the record carries them, its "send the KYC mail"
+    /// outbox job and its idempotency key's outcome — in one transaction, so there is never
+    /// one without the other. The key's outcome is written only while the key is still held
+    /// under the completion's lease; otherwise nothing is written and the call fails with
+    /// [`RepositoryError::Unexpected`]. Fails
     /// with [`RepositoryError::Duplicate`] when the account already has a customer with
     /// the same e-mail address, compared case-insensitively; this is enforced by the
     /// store, so it holds under concurrent inserts too.

@@ -19,8 +19,9 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerDirectory, CustomerRepository, CustomerService, Events, KycMailHandler, KycProvider,
-    Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, WorkerSettings,
+    CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
+    KycMailHandler, KycProvider, Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule,
+    StoreHealth, WorkerSettings,
 };
 
 use crate::config::{
@@ -28,11 +29,13 @@ use crate::config::{
 };
 use crate::secret::{self, SecretSource};
 
-/// A bound, wired, not yet running service, and its KYC mail worker.
+/// A bound, wired, not yet running service, its KYC mail worker and its idempotency key
+/// purge.
 pub struct Application {
     port: u16,
     server: Server,
     worker: tokio::task::JoinHandle<()>,
+    purge: tokio::task::JoinHandle<()>,
     stop_worker: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
@@ -45,6 +48,7 @@ struct Stores {
     outbox: Arc<dyn Outbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl Stores {
@@ -55,7 +59,8 @@ impl Stores {
             directory: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
-            health: store,
+            health: store.clone(),
+            idempotency: store,
         }
     }
 }
@@ -76,6 +81,7 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = config.http.public_url_or(address);
         let lease = config.mail.lease()?;
+        let key_policy = config.idempotency.policy(&config.kyc, &config.database)?;
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
@@ -83,6 +89,7 @@ impl Application {
         // Events are rendered in the API's wire shapes when they are written.
         let events = Events::new(Arc::new(api::presenter::JsonPresenter));
         let customers = Arc::new(CustomerService::new(stores.customers, kyc, events.clone()));
+        let idempotency = Arc::new(Idempotency::new(stores.idempotency, key_policy));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
             config.auth.account_status_ttl(),
@@ -97,12 +104,17 @@ impl Application {
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
+            idempotency: web::Data::from(idempotency.clone()),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
 
         let mail = KycMailHandler::new(mailer.mailer, stores.directory, events);
         let (worker, stop_worker) = spawn_mail_worker(&config.mail, stores.outbox, mail, lease);
+        let purge = tokio::spawn(
+            idempotency
+                .purge_periodically(config.idempotency.purge_interval(), stop_worker.subscribe()),
+        );
 
         tracing::info!(
             listen = %address,
@@ -115,6 +127,7 @@ impl Application {
             port: address.port(),
             server,
             worker,
+            purge,
             stop_worker,
             grace: config.http.shutdown_grace(),
             accounts,
@@ -137,11 +150,18 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, letting in-flight requests finish, then stops the
-    /// mail worker after the batch it is sending.
+    /// idempotency key purge and the mail worker after the batch it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         tracing::info!("HTTP server stopped; stopping the KYC mail worker");
         let _ = self.stop_worker.send(true);
+        // A purge stops between two runs; one in progress is a single short statement.
+        if tokio::time::timeout(Duration::from_secs(5), self.purge)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the idempotency key purge did not stop in time");
+        }
         // A mail still in flight afterwards keeps its lease and is sent again later (with
         // the same Message-ID), so the wait is short and bounded.
         let worker_grace = self.grace.min(Duration::from_secs(10));
@@ -192,6 +212,7 @@ struct AppState {
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
+    idempotency: web::Data<Idempotency>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -215,6 +236,7 @@ fn http_server(
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.throttle)
+            .app_data(state.idempotency)
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {

@@ -10,6 +10,7 @@ use ports::{
 };
 
 use super::events::write_events;
+use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
 use super::schema::{customers, outbox_jobs};
 use super::sql_types::{Id, Timestamp};
@@ -31,6 +32,7 @@ impl CustomerRepository for Store {
             .as_ref()
             .map(|mail| NewJobRow::kyc_mail(customer.id, mail, customer.created_at));
         let events = record.events.clone();
+        let complete = record.idempotency.as_ref().map(complete_key);
         self.run(move |conn| {
             per_backend!(conn => conn.write_transaction(|conn| {
                 diesel::insert_into(customers::table)
@@ -40,6 +42,11 @@ impl CustomerRepository for Store {
                     diesel::insert_into(outbox_jobs::table)
                         .values(job)
                         .execute(conn)?;
+                }
+                if let Some(complete) = complete {
+                    if complete.execute(conn)? != 1 {
+                        return Err(key_no_longer_held());
+                    }
                 }
                 write_events!(conn, &events)
             }))

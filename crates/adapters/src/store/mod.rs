@@ -1,5 +1,5 @@
-//! The store — customers, their KYC-mail outbox, accounts and store health — on
-//! PostgreSQL or on an embedded SQLite file, with every query written once.
+//! The store — customers, their KYC-mail outbox, accounts, idempotency keys and store
+//! health — on PostgreSQL or on an embedded SQLite file, with every query written once.
 //!
 //! How one implementation serves both databases:
 //! - one schema (`schema.rs`), typed with Diesel's common SQL types and three of our own
@@ -14,7 +14,7 @@
 //!   has built in, which ours are not;
 //! - what really differs lives in [`postgres`] and [`sqlite`], behind the small
 //!   `StoreConnection` trait: opening a pool, migrating, the kind of write transaction,
-//!   and row locking in the outbox claim.
+//!   and row locking in the outbox claim and the idempotency-key claim.
 //!
 //! Adding a backend means its migrations, a module like [`sqlite`] (pool, migrations,
 //! `StoreConnection`), its arms in this file (the enums, `per_backend!`, a constructor),
@@ -25,6 +25,7 @@ mod accounts;
 mod customers;
 mod events;
 mod health;
+mod idempotency;
 mod outbox;
 mod pool;
 pub mod postgres;
@@ -91,6 +92,13 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// claimers as far as this backend locks rows. Called inside a
     /// [`Self::write_transaction`].
     fn lock_due_jobs(&mut self, due: outbox::due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>>;
+
+    /// Reads the record `key` selects, locked against concurrent claims of the key as far
+    /// as this backend locks rows. Called inside a [`Self::write_transaction`].
+    fn lock_idempotency_key(
+        &mut self,
+        key: idempotency::key_record,
+    ) -> QueryResult<Option<idempotency::KeyRow>>;
 
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;

@@ -1,6 +1,7 @@
 //! What is PostgreSQL's own: opening the pool, migrating under an advisory lock (several
-//! instances may start together), and claiming outbox jobs with `FOR UPDATE SKIP LOCKED`
-//! so that any number of instances deliver side by side.
+//! instances may start together), claiming outbox jobs with `FOR UPDATE SKIP LOCKED` so
+//! that any number of instances deliver side by side, and locking an idempotency key's
+//! record (`FOR UPDATE`) while a claim on it decides.
 
 use anyhow::Context as _;
 use diesel::pg::PgConnection;
@@ -9,6 +10,7 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::idempotency::{key_record, KeyRow};
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -51,6 +53,15 @@ impl StoreConnection for PgConnection {
 
     fn lock_due_jobs(&mut self, due: due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>> {
         due.for_update().skip_locked().load(self)
+    }
+
+    fn lock_idempotency_key(&mut self, key: key_record) -> QueryResult<Option<KeyRow>> {
+        // A claim that found the record (its insert did nothing) waits here for any other
+        // claim's transaction on it, then sees that claim's outcome.
+        key.select(KeyRow::as_select())
+            .for_update()
+            .first(self)
+            .optional()
     }
 
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {

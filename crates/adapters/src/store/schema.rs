@@ -105,6 +105,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    idempotency_keys (account_id, method, path, idempotency_key) {
+        account_id -> DbUuid,
+        method -> Text,
+        path -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        reserved_id -> DbUuid,
+        locked_until -> Nullable<DbTimestamp>,
+        response_status -> Nullable<Integer>,
+        response_content_type -> Nullable<Text>,
+        response_location -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        customer_id -> Nullable<DbUuid>,
+        created_at -> DbTimestamp,
+        expires_at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(customers -> accounts (account_id));
 diesel::joinable!(webhook_endpoints -> accounts (account_id));
 diesel::joinable!(outbox_jobs -> customers (customer_id));
@@ -114,6 +137,7 @@ diesel::joinable!(outbox_jobs -> webhook_events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     customers,
+    idempotency_keys,
     outbox_jobs,
     webhook_endpoints,
     webhook_events

@@ -15,6 +15,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::idempotency::{key_record, KeyRow};
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -88,6 +89,11 @@ impl StoreConnection for SqliteConnection {
         // No row locks in SQLite: the IMMEDIATE transaction around the claim already
         // keeps every other writer out until the lease is taken.
         due.load(self)
+    }
+
+    fn lock_idempotency_key(&mut self, key: key_record) -> QueryResult<Option<KeyRow>> {
+        // The IMMEDIATE transaction around the claim keeps every other writer out.
+        key.select(KeyRow::as_select()).first(self).optional()
     }
 
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {

@@ -8,6 +8,7 @@
 
 mod bridge;
 mod health_contract;
+mod idempotency_contract;
 mod kyc_contract;
 mod mail;
 mod migrations;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use adapters::PoolSettings;
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
-use ports::{AccountRepository, CustomerDirectory, CustomerRepository, Outbox, StoreHealth};
+use ports::{
+    AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, Outbox, StoreHealth,
+};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
@@ -16,6 +18,7 @@ pub struct Store {
     pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     /// The database itself, for the few tests that must set up or inspect rows no port
     /// writes or reads yet.
     pub raw: RawDb,
@@ -79,7 +82,8 @@ impl Store {
             outbox: repo.clone(),
             directory: repo.clone(),
             accounts: repo.clone(),
-            health: repo,
+            health: repo.clone(),
+            idempotency: repo,
             raw,
         }
     }

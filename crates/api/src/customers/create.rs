@@ -1,11 +1,12 @@
 //! `POST /customer`: the wire body, its conversion to the domain and the handler.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{
-    CountryCode, CustomerEmail, CustomerName, FieldError, NewCustomer, PhoneNumber,
-    ValidationErrors,
+    CountryCode, Customer, CustomerEmail, CustomerId, CustomerName, FieldError, NewCustomer,
+    PhoneNumber, ValidationErrors,
 };
-use ports::CreateCustomer;
+use ports::{CreateCustomer, Idempotency, ReadCustomers, StoredResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,6 +17,7 @@ use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::examples::seed_request_example;
 use crate::extract::Json;
+use crate::idempotency::{self, IdempotencyKeyHeader, KeyedRequest, Operation};
 use crate::wire::{self, Field, FromJson};
 
 // Parsing, the OpenAPI schema and the list of known fields all come from this one
@@ -118,45 +120,111 @@ impl CreateCustomerBody {
     }
 }
 
+/// `POST /customer` under an idempotency key: the created customer (`201`) and the failures
+/// about the customer itself — `409 customer_exists`, `422 kyc_rejected` — are stored with
+/// the key; any other outcome (`502`, `503`, `504`, `500`) releases it for a retry, which
+/// creates the customer under the same reserved id.
+pub static CREATE_CUSTOMER: Operation<Customer> = Operation {
+    stores_error: stores_conflict_or_rejection,
+    render: created,
+    redact: None,
+    customer_of: created_customer,
+};
+
+fn stores_conflict_or_rejection(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY
+    )
+}
+
+fn created_customer(customer: &Customer) -> Option<CustomerId> {
+    Some(customer.id)
+}
+
+/// The `201` answer for a new customer, as sent and as stored with its key.
+pub fn created(customer: &Customer) -> StoredResponse {
+    let envelope = Envelope::success(
+        201,
+        "Customer created successfully",
+        CustomerData::from(customer.clone()),
+    );
+    StoredResponse {
+        status: 201,
+        content_type: Some(actix_web::mime::APPLICATION_JSON.essence_str().to_owned()),
+        location: None,
+        // Plain strings, numbers and lists: serialising them cannot fail.
+        body: serde_json::to_vec(&envelope).unwrap_or_default(),
+    }
+}
+
 /// Registers a customer for the authenticated account: obtains a hosted KYC link from the
 /// KYC provider, stores the customer and (unless `send_kyc_mail` is false) e-mails the links.
+/// With an `Idempotency-Key`, a retry of the same request gets the first answer again.
 #[utoipa::path(
     post,
     path = "/customer",
     tag = "customers",
     operation_id = "create_customer",
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "Makes the request safe to retry: 1–255 printable ASCII characters, bare or as a quoted string (`\"abc\"` is the key `abc`). A retry with the same key and the same body (whitespace and key order aside) within `IDEMPOTENCY_TTL_SECONDS` (default 24 hours) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`; nothing is created twice. Required when the server runs with `IDEMPOTENCY_KEY_REQUIRED=true`.",
+            min_length = 1, max_length = 257, pattern = "^[ -~]+$", example = "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+    ),
     request_body(content = CreateCustomerBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Customer created", body = Envelope<CustomerData>),
-        (status = 400, description = "Invalid request: `details` names every bad field (at most 20; `error` counts the rest), or a key given twice", body = ErrorBody),
+        (status = 201, description = "Customer created (or, with `Idempotent-Replayed: true`, the first answer to this idempotency key)", body = Envelope<CustomerData>,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same idempotency key"))),
+        (status = 400, description = "Invalid request: `details` names every bad field (at most 20; `error` counts the rest), a key given twice, or a malformed `Idempotency-Key` (`invalid_request`); or no `Idempotency-Key` where one is required (`idempotency_key_required`)", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 409, description = "The account already has a customer with this e-mail", body = ErrorBody),
+        (status = 409, description = "The account already has a customer with this e-mail (`customer_exists`, stored with an idempotency key and replayed), or a request with this idempotency key is still in progress (`idempotency_key_in_use`, with `Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "With `idempotency_key_in_use`: seconds to wait"),
+                ("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
-        (status = 422, description = "The KYC provider rejected the customer", body = ErrorBody),
+        (status = 422, description = "The KYC provider rejected the customer (`kyc_rejected`, stored with an idempotency key and replayed), or this idempotency key was used for a request with a different body (`idempotency_key_reused`)", body = ErrorBody,
+            headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
+        (status = 502, description = "The KYC provider is unavailable (an idempotency key is released: retry with it)", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
-        (status = 504, description = "The KYC provider did not answer in time", body = ErrorBody),
+        (status = 504, description = "The KYC provider did not answer in time (an idempotency key is released: retry with it)", body = ErrorBody),
     )
 )]
 #[tracing::instrument(name = "http.create_customer", skip_all, fields(account_id = %account.0))]
 pub async fn create_customer(
     account: AuthenticatedAccount,
+    key: IdempotencyKeyHeader,
     body: Json<Value>,
-    use_case: web::Data<dyn CreateCustomer>,
+    req: HttpRequest,
+    create: web::Data<dyn CreateCustomer>,
+    read: web::Data<dyn ReadCustomers>,
+    idempotency: web::Data<Idempotency>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = CreateCustomerBody::from_json(body.into_inner())
+    let account = account.0;
+    let body = body.into_inner();
+    let request = KeyedRequest::new(key, &req, account, &body);
+    let input = CreateCustomerBody::from_json(body)
         .and_then(CreateCustomerBody::try_into_domain)
         .map_err(|e| ApiError::validation(&e))?;
-    let customer = use_case.create_customer(account.0, input).await?;
-    Ok(HttpResponse::Created().json(Envelope::success(
-        201,
-        "Customer created successfully",
-        CustomerData::from(customer),
-    )))
+    idempotency::respond(
+        &idempotency,
+        request,
+        &CREATE_CUSTOMER,
+        |id| async move { Ok(read.get_customer(account, CustomerId(id)).await?) },
+        |reservation| async move {
+            Ok(match reservation {
+                None => create.create_customer(account, input).await?,
+                Some(reservation) => {
+                    create
+                        .create_customer_reserved(account, input, reservation)
+                        .await?
+                }
+            })
+        },
+    )
+    .await
 }

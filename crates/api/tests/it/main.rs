@@ -10,6 +10,7 @@
 mod bearer;
 mod create_customer;
 mod hardening;
+mod idempotency;
 mod openapi;
 mod ops;
 mod presenter;

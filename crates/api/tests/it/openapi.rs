@@ -208,3 +208,32 @@ async fn the_reference_page_and_its_assets_are_served_without_any_external_fetch
     let served: Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(served, document());
 }
+
+#[test]
+fn the_create_operation_documents_its_idempotency_key_and_what_it_answers() {
+    let doc = document();
+    let create = &doc["paths"]["/customer"]["post"];
+    let parameters = create["parameters"].as_array().unwrap();
+    let key = parameters
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .unwrap_or_else(|| panic!("no Idempotency-Key in {parameters:?}"));
+    assert_eq!(key["in"], "header");
+    assert_eq!(key["required"], false);
+    assert_eq!(key["schema"]["maxLength"], 257, "255 characters, quoted");
+    let responses = &create["responses"];
+    for (status, codes) in [
+        ("409", ["customer_exists", "idempotency_key_in_use"]),
+        ("422", ["kyc_rejected", "idempotency_key_reused"]),
+        ("400", ["invalid_request", "idempotency_key_required"]),
+    ] {
+        let description = responses[status]["description"].as_str().unwrap();
+        for code in codes {
+            assert!(description.contains(code), "{status}: {description}");
+        }
+    }
+    assert!(responses["201"]["headers"]
+        .get("Idempotent-Replayed")
+        .is_some());
+    assert!(responses["409"]["headers"].get("Retry-After").is_some());
+}

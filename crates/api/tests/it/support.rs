@@ -14,9 +14,9 @@ use domain::{
     NewCustomer,
 };
 use ports::{
-    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, MockAccountStatus,
-    MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth, ReadCustomers,
-    StoreHealth,
+    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, Idempotency,
+    IdempotencyPolicy, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
+    MockIdempotencyStore, MockReadCustomers, MockStoreHealth, ReadCustomers, StoreHealth,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -118,6 +118,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: header::HeaderMap,
     pub body: Value,
+    /// The body as sent, byte for byte.
+    pub bytes: Vec<u8>,
 }
 
 /// Every port the routes use; each defaults to "must not be called", except that
@@ -129,6 +131,10 @@ pub struct Ports {
     pub status: MockAccountStatus,
     pub health: MockStoreHealth,
     pub throttle: ThrottleSettings,
+    /// The key store: by default, no call is expected.
+    pub idempotency: MockIdempotencyStore,
+    /// `IDEMPOTENCY_KEY_REQUIRED`.
+    pub key_required: bool,
 }
 
 impl Ports {
@@ -151,6 +157,8 @@ impl Ports {
             status,
             health,
             throttle: ThrottleSettings::default(),
+            idempotency: MockIdempotencyStore::new(),
+            key_required: false,
         }
     }
 
@@ -174,6 +182,14 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
+    let idempotency = Idempotency::new(
+        Arc::new(ports.idempotency),
+        IdempotencyPolicy {
+            ttl: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+            key_required: ports.key_required,
+        },
+    );
     let app = test::init_service(
         App::new()
             .wrap(actix_web::middleware::from_fn(api::hardening::guard))
@@ -186,6 +202,7 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             .app_data(web::Data::from(auth))
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
+            .app_data(web::Data::new(idempotency))
             .configure(api::configure)
             .default_service(web::to(api::not_found)),
     )
@@ -202,6 +219,7 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         });
     }
     replies

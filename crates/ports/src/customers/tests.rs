@@ -409,3 +409,5 @@ async fn create_writes_one_customer_created_event_with_the_customer() {
         .await
         .unwrap();
 }
+
+mod reserved;

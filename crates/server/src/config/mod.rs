@@ -5,6 +5,7 @@
 mod auth;
 mod database;
 mod http;
+mod idempotency;
 mod kyc;
 mod log;
 mod mail;
@@ -12,6 +13,7 @@ mod mail;
 pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
+pub use idempotency::IdempotencySettings;
 pub use kyc::{KycProviderKind, KycSettings};
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
@@ -101,6 +103,9 @@ pub struct Config {
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
+    /// Idempotency keys: lifetime, lease, whether required, purge.
+    #[command(flatten, next_help_heading = "Idempotency")]
+    pub idempotency: IdempotencySettings,
     /// Logging.
     #[command(flatten, next_help_heading = "Logging")]
     pub log: LogSettings,
@@ -163,6 +168,10 @@ pub(crate) mod tests {
             "--mail-retry-max-ms=19",
             "--mail-poll-interval-ms=20",
             "--mail-lease-seconds=21",
+            "--idempotency-ttl-seconds=22",
+            "--idempotency-lease-seconds=23",
+            "--idempotency-key-required=true",
+            "--idempotency-purge-interval-seconds=24",
             "--log-format=json",
         ]);
         let h = &c.http;
@@ -221,6 +230,16 @@ pub(crate) mod tests {
             (16, 18, 19, 20, 21)
         );
         assert_eq!(m.mail_max_attempts, 17);
+        let i = &c.idempotency;
+        assert_eq!(
+            (
+                i.idempotency_ttl_seconds,
+                i.idempotency_lease_seconds,
+                i.idempotency_purge_interval_seconds
+            ),
+            (22, 23, 24)
+        );
+        assert!(i.idempotency_key_required);
         assert_eq!(c.log.log_format, LogFormat::Json);
     }
 
@@ -271,6 +290,10 @@ pub(crate) mod tests {
             "MAIL_POLL_INTERVAL_MS",
             "MAIL_LEASE_SECONDS",
             "MAIL_CONCURRENCY",
+            "IDEMPOTENCY_TTL_SECONDS",
+            "IDEMPOTENCY_LEASE_SECONDS",
+            "IDEMPOTENCY_KEY_REQUIRED",
+            "IDEMPOTENCY_PURGE_INTERVAL_SECONDS",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
@@ -293,6 +316,7 @@ pub(crate) mod tests {
             "Authentication:",
             "KYC provider:",
             "Mail:",
+            "Idempotency:",
             "Logging:",
         ];
         let positions: Vec<_> = headings.iter().map(|h| at(h)).collect();

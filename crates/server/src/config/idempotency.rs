@@ -1,0 +1,122 @@
+//! Idempotency settings: how long keys are remembered and held, whether creating requests
+//! must carry one, and how often expired keys are purged.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use super::{DatabaseSettings, KycSettings};
+
+/// How `Idempotency-Key` is honoured.
+#[derive(Debug, Clone, Args)]
+pub struct IdempotencySettings {
+    /// How long an idempotency key's answer is remembered and replayed, in seconds.
+    #[arg(long, env = "IDEMPOTENCY_TTL_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
+    pub idempotency_ttl_seconds: u64,
+
+    /// How long a request holds its idempotency key, in seconds; a retry during that time
+    /// gets 409, after it (the request crashed) the retry takes the key over. Must exceed
+    /// the longest request: KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS plus retry pauses plus three
+    /// DB_POOL_TIMEOUT_MS waits, plus 5 seconds.
+    #[arg(long, env = "IDEMPOTENCY_LEASE_SECONDS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub idempotency_lease_seconds: u64,
+
+    /// Whether creating requests (`POST /customer`) must carry an Idempotency-Key (400
+    /// idempotency_key_required without one).
+    #[arg(long, env = "IDEMPOTENCY_KEY_REQUIRED", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub idempotency_key_required: bool,
+
+    /// How often expired idempotency keys are deleted, in seconds.
+    #[arg(long, env = "IDEMPOTENCY_PURGE_INTERVAL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub idempotency_purge_interval_seconds: u64,
+}
+
+impl IdempotencySettings {
+    /// The key policy, with the lease checked against the longest request `kyc` and
+    /// `database` allow.
+    pub fn policy(
+        &self,
+        kyc: &KycSettings,
+        database: &DatabaseSettings,
+    ) -> anyhow::Result<ports::IdempotencyPolicy> {
+        let lease = Duration::from_secs(self.idempotency_lease_seconds);
+        let longest = longest_request(kyc, database);
+        anyhow::ensure!(
+            lease > longest,
+            "IDEMPOTENCY_LEASE_SECONDS={} must exceed the longest a request can take ({} s here: KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS, the pauses between attempts, three DB_POOL_TIMEOUT_MS waits and 5 s), or a retry could take the key over from a request still running",
+            self.idempotency_lease_seconds,
+            longest.as_secs_f64().ceil()
+        );
+        Ok(ports::IdempotencyPolicy {
+            ttl: Duration::from_secs(self.idempotency_ttl_seconds),
+            lease,
+            key_required: self.idempotency_key_required,
+        })
+    }
+
+    /// How often expired keys are purged.
+    pub fn purge_interval(&self) -> Duration {
+        Duration::from_secs(self.idempotency_purge_interval_seconds)
+    }
+}
+
+/// The longest a creating request can take: every provider attempt timing out, the pauses
+/// between them, a pool wait for each of the three database calls, and a margin.
+fn longest_request(kyc: &KycSettings, database: &DatabaseSettings) -> Duration {
+    let bridge = kyc.bridge_settings();
+    let attempts = bridge.max_attempts.max(1);
+    let pauses: Duration = (1..attempts)
+        .map(|retry| bridge.retry_backoff * 2u32.saturating_pow(retry - 1))
+        .sum();
+    bridge.request_timeout * attempts
+        + pauses
+        + database.pool_settings().connection_timeout * 3
+        + Duration::from_secs(5)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::tests::config;
+
+    #[test]
+    fn the_defaults_keep_answers_a_day_and_hold_keys_90_seconds() {
+        let c = config(&[]);
+        let policy = c.idempotency.policy(&c.kyc, &c.database).unwrap();
+        assert_eq!(policy.ttl, Duration::from_secs(86_400));
+        assert_eq!(policy.lease, Duration::from_secs(90));
+        assert!(!policy.key_required);
+        assert_eq!(c.idempotency.purge_interval(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_default_lease_outlasts_the_most_provider_attempts_allowed() {
+        let c = config(&["--kyc-max-attempts", "5"]);
+        assert!(c.idempotency.policy(&c.kyc, &c.database).is_ok());
+    }
+
+    #[test]
+    fn a_lease_shorter_than_the_longest_request_is_refused_naming_it() {
+        // 2 × 10 s provider attempts, 0.2 s pause, 3 × 2 s pool waits, 5 s margin: 31.2 s.
+        let c = config(&["--idempotency-lease-seconds", "31"]);
+        let err = c.idempotency.policy(&c.kyc, &c.database).unwrap_err();
+        assert!(
+            err.to_string().contains("IDEMPOTENCY_LEASE_SECONDS=31"),
+            "{err}"
+        );
+        let c = config(&["--idempotency-lease-seconds", "32"]);
+        assert!(c.idempotency.policy(&c.kyc, &c.database).is_ok());
+    }
+
+    #[test]
+    fn keys_can_be_required() {
+        let c = config(&["--idempotency-key-required", "true"]);
+        assert!(
+            c.idempotency
+                .policy(&c.kyc, &c.database)
+                .unwrap()
+                .key_required
+        );
+    }
+}
