@@ -10,8 +10,10 @@ pub mod customers;
 pub mod events;
 pub mod health;
 pub mod kyc;
+pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
+pub mod provider_events;
 pub mod repository;
 
 pub use accounts::{
@@ -23,12 +25,19 @@ pub use customers::{
 };
 pub use events::{EventDraft, EventSubject, Events, NewEvent, Presenter};
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
-pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
+pub use lifecycle::{
+    drain_updates, sandbox_link_id, ApplyError, ApplyOutcome, EventReceipt, KycChange,
+    KycLifecycle, KycLifecycleService, KycOverview, KycReportRecord, KycReports, KycSyncQueue,
+    KycSyncWorker, NoSyncObserver, ReadKyc, ReceiptRetention, Recorded, SyncClaim, SyncObserver,
+    SyncRound, SyncSettings, SyncTarget, SANDBOX_PROVIDER,
+};
 pub use mail::{kyc_message_id, KycMailHandler, MailContent, MailError, Mailer, OutgoingMail};
 pub use outbox::{
     AttemptReport, Attempted, ClaimRequest, Effects, JobEnd, JobHandler, JobId, JobKind, JobWork,
     Outbox, OutboxJob, OutboxWorker, RetryPolicy, RetrySchedule, WorkerSettings,
 };
+pub use provider_events::{EventRejection, ProviderEventVerifier};
 pub use repository::{
     CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
     QueuedKycMail, RepositoryError,
@@ -45,8 +54,12 @@ pub use health::MockStoreHealth;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]
+pub use lifecycle::{MockKycLifecycle, MockKycReports, MockKycSyncQueue, MockReadKyc};
+#[cfg(any(test, feature = "mock"))]
 pub use mail::MockMailer;
 #[cfg(any(test, feature = "mock"))]
 pub use outbox::{MockJobHandler, MockOutbox};
+#[cfg(any(test, feature = "mock"))]
+pub use provider_events::MockProviderEventVerifier;
 #[cfg(any(test, feature = "mock"))]
 pub use repository::{MockCustomerDirectory, MockCustomerRepository};

@@ -25,6 +25,8 @@ mod accounts;
 mod customers;
 mod events;
 mod health;
+mod kyc;
+mod kyc_sync;
 mod outbox;
 mod pool;
 pub mod postgres;
@@ -91,6 +93,11 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// claimers as far as this backend locks rows. Called inside a
     /// [`Self::write_transaction`].
     fn lock_due_jobs(&mut self, due: outbox::due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>>;
+
+    /// Loads the ids of the customers `due` selects for a poll, locked against concurrent
+    /// claimers as far as this backend locks rows. Called inside a
+    /// [`Self::write_transaction`].
+    fn lock_due_syncs(&mut self, due: kyc_sync::due_syncs) -> QueryResult<Vec<Id>>;
 
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;

@@ -9,6 +9,7 @@ use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -50,6 +51,10 @@ impl StoreConnection for PgConnection {
     }
 
     fn lock_due_jobs(&mut self, due: due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>> {
+        due.for_update().skip_locked().load(self)
+    }
+
+    fn lock_due_syncs(&mut self, due: due_syncs) -> QueryResult<Vec<Id>> {
         due.for_update().skip_locked().load(self)
     }
 

@@ -15,6 +15,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -87,6 +88,11 @@ impl StoreConnection for SqliteConnection {
     fn lock_due_jobs(&mut self, due: due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>> {
         // No row locks in SQLite: the IMMEDIATE transaction around the claim already
         // keeps every other writer out until the lease is taken.
+        due.load(self)
+    }
+
+    fn lock_due_syncs(&mut self, due: due_syncs) -> QueryResult<Vec<Id>> {
+        // As for the outbox: the IMMEDIATE transaction keeps other claimers out.
         due.load(self)
     }
 

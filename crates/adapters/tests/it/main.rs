@@ -9,6 +9,9 @@
 mod bridge;
 mod health_contract;
 mod kyc_contract;
+mod kyc_poller;
+mod kyc_sync_contract;
+mod lifecycle_contract;
 mod mail;
 mod migrations;
 mod outbox_contract;

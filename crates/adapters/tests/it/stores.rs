@@ -5,7 +5,10 @@ use std::sync::Arc;
 use adapters::PoolSettings;
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
-use ports::{AccountRepository, CustomerDirectory, CustomerRepository, Outbox, StoreHealth};
+use ports::{
+    AccountRepository, CustomerDirectory, CustomerRepository, KycReports, KycSyncQueue, Outbox,
+    StoreHealth,
+};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
@@ -16,6 +19,8 @@ pub struct Store {
     pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub kyc: Arc<dyn KycReports>,
+    pub sync: Arc<dyn KycSyncQueue>,
     /// The database itself, for the few tests that must set up or inspect rows no port
     /// writes or reads yet.
     pub raw: RawDb,
@@ -79,7 +84,9 @@ impl Store {
             outbox: repo.clone(),
             directory: repo.clone(),
             accounts: repo.clone(),
-            health: repo,
+            health: repo.clone(),
+            kyc: repo.clone(),
+            sync: repo,
             raw,
         }
     }
@@ -116,6 +123,12 @@ pub fn postgres() -> Option<(TestPostgres, Store)> {
     let db = TestPostgres::create()?;
     let store = Store::of(open_postgres(&db), RawDb::Postgres(db.url().to_owned()));
     Some((db, store))
+}
+
+/// Another store on the test database `db`, with its own pool, as another instance of the
+/// service would have.
+pub fn store_on(repo: adapters::Store, db: &TestPostgres) -> Store {
+    Store::of(repo, RawDb::Postgres(db.url().to_owned()))
 }
 
 pub fn sqlite() -> Option<(TempSqlite, Store)> {
