@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod strict_json;
 pub mod throttle;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -41,8 +42,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/customer/{id}/kyc",
+        route: || web::route().to(customers::kyc::get_customer_kyc),
+    },
+    Endpoint {
+        method: "GET",
         path: "/customers",
         route: || web::route().to(customers::read::list_customers),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhooks/bridge",
+        route: || web::route().to(webhooks::bridge_webhook),
     },
     Endpoint {
         method: "POST",
@@ -97,9 +108,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
-/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
-/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
-/// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(hardening::guard)`
+/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `ReadKyc`,
+/// `KycLifecycle`, `Authenticate`, `AccountStatus` and `StoreHealth`, plus
+/// `web::Data<sessions::LoginThrottle>` and `web::Data<ops::Metrics>`; and, to receive
+/// Bridge's webhooks, `web::Data<dyn ports::ProviderEventVerifier>` (without it
+/// `POST /webhooks/bridge` answers `404`). Wrap the app in `middleware::from_fn(hardening::guard)`
 /// and, outside it, `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config());

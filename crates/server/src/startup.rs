@@ -19,13 +19,15 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerDirectory, CustomerRepository, CustomerService, Events, KycMailHandler, KycProvider,
-    Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, WorkerSettings,
+    CustomerDirectory, CustomerRepository, CustomerService, Events, KycLifecycle, KycMailHandler,
+    KycProvider, KycReports, KycSyncQueue, Mailer, Outbox, OutboxWorker, ProviderEventVerifier,
+    ReadCustomers, ReadKyc, RetrySchedule, StoreHealth, WorkerSettings,
 };
 
 use crate::config::{
     Config, DatabaseSettings, HttpSettings, KycProviderKind, KycSettings, MailSettings, Storage,
 };
+use crate::lifecycle::Lifecycle;
 use crate::secret::{self, SecretSource};
 
 /// A bound, wired, not yet running service, and its KYC mail worker.
@@ -33,6 +35,8 @@ pub struct Application {
     port: u16,
     server: Server,
     worker: tokio::task::JoinHandle<()>,
+    /// The KYC lifecycle's workers (poller, receipt retention), stopped with the mail worker.
+    lifecycle_workers: Vec<tokio::task::JoinHandle<()>>,
     stop_worker: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
@@ -45,6 +49,8 @@ struct Stores {
     outbox: Arc<dyn Outbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    kyc: Arc<dyn KycReports>,
+    sync: Arc<dyn KycSyncQueue>,
 }
 
 impl Stores {
@@ -55,7 +61,9 @@ impl Stores {
             directory: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
-            health: store,
+            health: store.clone(),
+            kyc: store.clone(),
+            sync: store,
         }
     }
 }
@@ -67,6 +75,7 @@ impl Application {
         let storage = config.database.storage()?;
         let keys = token_keys(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
+        let webhook_verifier = config.lifecycle.webhook_verifier()?;
         let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
             format!(
                 "could not listen on LISTEN_ADDR={}",
@@ -82,7 +91,19 @@ impl Application {
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
         // Events are rendered in the API's wire shapes when they are written.
         let events = Events::new(Arc::new(api::presenter::JsonPresenter));
-        let customers = Arc::new(CustomerService::new(stores.customers, kyc, events.clone()));
+        let lifecycle = Lifecycle::build(
+            stores.kyc.clone(),
+            stores.sync.clone(),
+            stores.customers.clone(),
+            events.clone(),
+            webhook_verifier,
+            &registry,
+        )?;
+        let customers = Arc::new(CustomerService::new(
+            stores.customers,
+            kyc.clone(),
+            events.clone(),
+        ));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
             config.auth.account_status_ttl(),
@@ -97,12 +118,17 @@ impl Application {
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
+            read_kyc: web::Data::from(lifecycle.read.clone()),
+            lifecycle: web::Data::from(lifecycle.apply.clone()),
+            webhooks: lifecycle.verifier.clone().map(web::Data::from),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
 
         let mail = KycMailHandler::new(mailer.mailer, stores.directory, events);
         let (worker, stop_worker) = spawn_mail_worker(&config.mail, stores.outbox, mail, lease);
+        let lifecycle_workers =
+            lifecycle.spawn_workers(&config.lifecycle, kyc, stop_worker.subscribe());
 
         tracing::info!(
             listen = %address,
@@ -115,6 +141,7 @@ impl Application {
             port: address.port(),
             server,
             worker,
+            lifecycle_workers,
             stop_worker,
             grace: config.http.shutdown_grace(),
             accounts,
@@ -150,6 +177,12 @@ impl Application {
             .is_err()
         {
             tracing::warn!("the KYC mail worker did not stop in time; its mail will be retried");
+        }
+        // A poll cut off keeps its lease and is retried by any instance once it ends.
+        for worker in self.lifecycle_workers {
+            if tokio::time::timeout(worker_grace, worker).await.is_err() {
+                tracing::warn!("a KYC lifecycle worker did not stop in time");
+            }
         }
         tracing::info!("shut down cleanly");
         served
@@ -192,6 +225,10 @@ struct AppState {
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
+    read_kyc: web::Data<dyn ReadKyc>,
+    lifecycle: web::Data<dyn KycLifecycle>,
+    /// Bridge's webhooks are received only when a public key is configured.
+    webhooks: Option<web::Data<dyn ProviderEventVerifier>>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -215,6 +252,13 @@ fn http_server(
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.throttle)
+            .app_data(state.read_kyc)
+            .app_data(state.lifecycle)
+            .configure(|cfg| {
+                if let Some(webhooks) = state.webhooks {
+                    cfg.app_data(webhooks);
+                }
+            })
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {

@@ -9,11 +9,14 @@
 
 mod bearer;
 mod create_customer;
+mod customer_kyc;
 mod hardening;
 mod openapi;
 mod ops;
 mod presenter;
 mod read_customers;
 mod routing;
+mod sandbox;
 mod sessions;
 mod support;
+mod webhooks;

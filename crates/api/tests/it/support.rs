@@ -14,9 +14,10 @@ use domain::{
     NewCustomer,
 };
 use ports::{
-    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, MockAccountStatus,
-    MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth, ReadCustomers,
-    StoreHealth,
+    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, KycLifecycle,
+    MockAccountStatus, MockAuthenticate, MockCreateCustomer, MockKycLifecycle,
+    MockProviderEventVerifier, MockReadCustomers, MockReadKyc, MockStoreHealth,
+    ProviderEventVerifier, ReadCustomers, ReadKyc, StoreHealth,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -129,6 +130,12 @@ pub struct Ports {
     pub status: MockAccountStatus,
     pub health: MockStoreHealth,
     pub throttle: ThrottleSettings,
+    pub read_kyc: MockReadKyc,
+    pub lifecycle: MockKycLifecycle,
+    /// Bridge's webhooks are on exactly when there is a verifier.
+    pub verifier: Option<MockProviderEventVerifier>,
+    /// Whether the sandbox pages are registered.
+    pub sandbox: bool,
 }
 
 impl Ports {
@@ -144,6 +151,11 @@ impl Ports {
         health.expect_readiness().never();
         health.expect_outbox_backlog().never();
         health.expect_pool_state().never();
+        let mut read_kyc = MockReadKyc::new();
+        read_kyc.expect_kyc_overview().never();
+        let mut lifecycle = MockKycLifecycle::new();
+        lifecycle.expect_apply().never();
+        lifecycle.expect_state_of().never();
         Self {
             create: unreachable_use_case(),
             read,
@@ -151,6 +163,10 @@ impl Ports {
             status,
             health,
             throttle: ThrottleSettings::default(),
+            read_kyc,
+            lifecycle,
+            verifier: None,
+            sandbox: false,
         }
     }
 
@@ -173,6 +189,12 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
+    let read_kyc: Arc<dyn ReadKyc> = Arc::new(ports.read_kyc);
+    let lifecycle: Arc<dyn KycLifecycle> = Arc::new(ports.lifecycle);
+    let verifier = ports
+        .verifier
+        .map(|v| web::Data::from(Arc::new(v) as Arc<dyn ProviderEventVerifier>));
+    let sandbox = ports.sandbox;
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
     let app = test::init_service(
         App::new()
@@ -186,7 +208,19 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             .app_data(web::Data::from(auth))
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
+            .app_data(web::Data::from(read_kyc))
+            .app_data(web::Data::from(lifecycle))
+            .configure(|cfg| {
+                if let Some(verifier) = verifier {
+                    cfg.app_data(verifier);
+                }
+            })
             .configure(api::configure)
+            .configure(|cfg| {
+                if sandbox {
+                    api::sandbox::configure(cfg);
+                }
+            })
             .default_service(web::to(api::not_found)),
     )
     .await;

@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod http;
 mod kyc;
+mod lifecycle;
 mod log;
 mod mail;
 
@@ -13,6 +14,7 @@ pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
 pub use kyc::{KycProviderKind, KycSettings};
+pub use lifecycle::LifecycleSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 
@@ -98,6 +100,9 @@ pub struct Config {
     /// The KYC provider.
     #[command(flatten, next_help_heading = "KYC provider")]
     pub kyc: KycSettings,
+    /// Following each customer's KYC: provider webhooks, polling, event receipts.
+    #[command(flatten, next_help_heading = "KYC lifecycle")]
+    pub lifecycle: LifecycleSettings,
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
@@ -163,6 +168,9 @@ pub(crate) mod tests {
             "--mail-retry-max-ms=19",
             "--mail-poll-interval-ms=20",
             "--mail-lease-seconds=21",
+            "--kyc-sync-interval-seconds=22",
+            "--kyc-sync-batch=23",
+            "--provider-event-retention-days=24",
             "--log-format=json",
         ]);
         let h = &c.http;
@@ -206,6 +214,15 @@ pub(crate) mod tests {
                 k.kyc_max_attempts
             ),
             (14, 15, 4)
+        );
+        let l = &c.lifecycle;
+        assert_eq!(
+            (
+                l.kyc_sync_interval_seconds,
+                l.kyc_sync_batch,
+                l.provider_event_retention_days
+            ),
+            (22, 23, 24)
         );
         let m = &c.mail;
         assert_eq!(m.smtp_url.as_deref(), Some("smtp://h:25"));
@@ -271,6 +288,11 @@ pub(crate) mod tests {
             "MAIL_POLL_INTERVAL_MS",
             "MAIL_LEASE_SECONDS",
             "MAIL_CONCURRENCY",
+            "BRIDGE_WEBHOOK_PUBLIC_KEY",
+            "BRIDGE_WEBHOOK_PUBLIC_KEY_FILE",
+            "KYC_SYNC_INTERVAL_SECONDS",
+            "KYC_SYNC_BATCH",
+            "PROVIDER_EVENT_RETENTION_DAYS",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
@@ -292,6 +314,7 @@ pub(crate) mod tests {
             "Database:",
             "Authentication:",
             "KYC provider:",
+            "KYC lifecycle:",
             "Mail:",
             "Logging:",
         ];
