@@ -23,6 +23,18 @@ fn bridge(server: &MockServer) -> Arc<dyn KycProvider> {
     Arc::new(BridgeKycProvider::new(settings(&server.uri())).unwrap())
 }
 
+/// Bridge with timeouts no busy test machine reaches, for tests that count every call.
+fn patient_bridge(server: &MockServer) -> Arc<dyn KycProvider> {
+    Arc::new(
+        BridgeKycProvider::new(adapters::bridge::BridgeSettings {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(20),
+            ..settings(&server.uri())
+        })
+        .unwrap(),
+    )
+}
+
 fn link_answer(id: &str, status: &str) -> serde_json::Value {
     json!({
         "id": id, "email": "ada@example.com", "type": "individual",
@@ -214,7 +226,7 @@ pub async fn the_poller_applies_what_bridge_reports_and_leaves_failures_untouche
     let down = insert(&store, "down@example.com", "link_down").await;
     tokio::time::sleep(Duration::from_millis(5)).await;
 
-    let round = worker(&store, bridge(&server), 10)
+    let round = worker(&store, patient_bridge(&server), 10)
         .run_round()
         .await
         .unwrap();
@@ -241,7 +253,7 @@ pub async fn the_poller_applies_what_bridge_reports_and_leaves_failures_untouche
     assert_eq!(history[0].event_id, None);
     // The failure touched nothing, and its lease keeps it out of the next round.
     assert_eq!(reread(&store, &down).await, down);
-    let next = worker(&store, bridge(&server), 10)
+    let next = worker(&store, patient_bridge(&server), 10)
         .run_round()
         .await
         .unwrap();
@@ -294,13 +306,18 @@ async fn two_instances_polling_one_postgres_database_never_double_apply() {
             }
         })
     };
-    let a = run(first.clone(), bridge(&server));
-    let b = run(second, bridge(&server));
+    let a = run(first.clone(), patient_bridge(&server));
+    let b = run(second, patient_bridge(&server));
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     assert_eq!(a + b, 40, "instances leased {a} and {b}");
     assert!(a > 0 && b > 0, "both instances took part ({a}, {b})");
     let requests = server.received_requests().await.unwrap();
-    assert_eq!(requests.len(), 40, "Bridge was asked once per customer");
+    assert_eq!(
+        requests.len(),
+        40,
+        "Bridge was asked once per customer, not {} times",
+        requests.len()
+    );
     assert_eq!(
         first
             .raw

@@ -16,7 +16,16 @@ use crate::{CustomerRepository, Events, ReadCustomersError};
 
 /// Decisions retried after lost compare-and-sets before giving up. Each retry follows a
 /// write that did succeed, so this bounds work, not progress.
-const MAX_DECISIONS: usize = 8;
+const MAX_DECISIONS: usize = 32;
+
+/// A short random pause after a lost compare-and-set, growing with the attempts, so that
+/// writers racing for one customer spread out instead of colliding again in step.
+async fn back_off(attempt: usize) {
+    use rand::Rng as _;
+    let most = u64::try_from(attempt.min(10)).unwrap_or(10) * 2;
+    let millis = rand::thread_rng().gen_range(0..=most);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
 
 /// The KYC lifecycle over its store.
 #[derive(Clone)]
@@ -92,7 +101,7 @@ fn stronger(a: ApplyOutcome, b: ApplyOutcome) -> ApplyOutcome {
 impl KycLifecycle for KycLifecycleService {
     #[tracing::instrument(name = "kyc.apply", skip_all, fields(provider = %provider, source = update.source.as_str(), event_id = update.event_id.as_deref()))]
     async fn apply(&self, provider: &str, update: KycUpdate) -> Result<ApplyOutcome, ApplyError> {
-        for _ in 0..MAX_DECISIONS {
+        for attempt in 1..=MAX_DECISIONS {
             let (outcome, matched, record) = self.decide_once(provider, &update).await?;
             if matched == 0 {
                 // Logged by identifiers only: a report names no person.
@@ -120,7 +129,8 @@ impl KycLifecycle for KycLifecycleService {
                     return Ok(ApplyOutcome::Duplicate);
                 }
                 Recorded::VersionConflict => {
-                    tracing::debug!("customer changed meanwhile; deciding again");
+                    tracing::debug!(attempt, "customer changed meanwhile; deciding again");
+                    back_off(attempt).await;
                 }
             }
         }

@@ -411,7 +411,18 @@ async fn the_poller_reads_bridge_back_and_moves_the_customer_on() {
         return;
     };
     let bridge = bridge(Some("approved")).await;
-    let app = start_on_postgres_with(&db, &bridge, &["--kyc-sync-interval-seconds", "1"]).await;
+    // Patient with Bridge: a poll that timed out would wait out its lease.
+    let app = start_on_postgres_with(
+        &db,
+        &bridge,
+        &[
+            "--kyc-sync-interval-seconds",
+            "1",
+            "--kyc-timeout-ms",
+            "10000",
+        ],
+    )
+    .await;
     let (_, token) = app.account_token().await;
     let (status, created) = app.post_customer(&token, &seed_body()).await;
     assert_eq!(status, 201, "{created}");
