@@ -6,11 +6,13 @@
 //! - [`sandbox`]: an in-process KYC provider for offline development.
 //! - [`mail`]: the mailer port over SMTP and over `.eml` files.
 //! - [`metrics`]: a KYC provider decorator recording Prometheus metrics.
+//! - [`kyc_metrics`]: the KYC lifecycle's Prometheus metrics, as decorators of its ports.
 //! - [`password`]: the secret-hasher port with argon2id.
 //!
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
 pub mod bridge;
+pub mod kyc_metrics;
 pub mod mail;
 pub mod metrics;
 pub mod password;

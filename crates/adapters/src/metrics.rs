@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
 use prometheus::{HistogramOpts, HistogramVec, Registry};
 
 /// Wraps a provider; `kyc_provider_request_duration_seconds{provider,outcome}` counts and
@@ -52,5 +52,13 @@ impl KycProvider for MeteredKycProvider {
             .with_label_values(&[self.inner.name(), outcome])
             .observe(started.elapsed().as_secs_f64());
         result
+    }
+
+    // Polls are counted by the sync worker's metrics, per round.
+    async fn fetch_kyc_state(
+        &self,
+        target: &domain::ProviderRef,
+    ) -> Result<ProviderKycState, KycProviderError> {
+        self.inner.fetch_kyc_state(target).await
     }
 }

@@ -2,8 +2,8 @@
 //! objects whose links point at this service's own `/sandbox/...` pages.
 
 use async_trait::async_trait;
-use domain::{KycLink, KycState};
-use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+use domain::{KycLink, KycState, ProviderRef};
+use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
 use uuid::Uuid;
 
 /// Namespace for the sandbox's link ids, so one idempotency key always gives one link.
@@ -32,7 +32,7 @@ impl SandboxKycProvider {
 #[async_trait]
 impl KycProvider for SandboxKycProvider {
     fn name(&self) -> &'static str {
-        "sandbox"
+        ports::SANDBOX_PROVIDER
     }
 
     async fn create_kyc_link(
@@ -42,7 +42,7 @@ impl KycProvider for SandboxKycProvider {
         let id = Self::link_id(&request.idempotency_key);
         Ok(IssuedKycLink {
             link: KycLink {
-                provider_link_id: Some(format!("sandbox_kyc_link_{}", id.simple())),
+                provider_link_id: Some(ports::sandbox_link_id(id)),
                 kyc_link: format!("{}/sandbox/kyc/{id}", self.public_base_url),
                 tos_link: format!("{}/sandbox/tos/{id}", self.public_base_url),
                 provider_customer_id: None,
@@ -50,6 +50,15 @@ impl KycProvider for SandboxKycProvider {
             },
             state: KycState::not_started(),
         })
+    }
+
+    /// No news: a sandbox verification's state lives in this service (set by the sandbox
+    /// pages), so a poll must never move it.
+    async fn fetch_kyc_state(
+        &self,
+        _target: &ProviderRef,
+    ) -> Result<ProviderKycState, KycProviderError> {
+        Ok(ProviderKycState::default())
     }
 }
 
@@ -83,6 +92,15 @@ mod tests {
             .starts_with("http://127.0.0.1:8080/sandbox/tos/"));
         assert_eq!(link.state.kyc_status, KycStatus::NotStarted);
         assert_eq!(link.state.tos_status, TosStatus::Pending);
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_poll_brings_no_news() {
+        let state = SandboxKycProvider::new("http://x")
+            .fetch_kyc_state(&ProviderRef::KycLink("sandbox_kyc_link_1".into()))
+            .await
+            .unwrap();
+        assert_eq!(state, ProviderKycState::default());
     }
 
     #[tokio::test]

@@ -205,6 +205,37 @@ impl ApiError {
         e
     }
 
+    /// `400 invalid_signature`: a provider event whose signature header is missing or
+    /// malformed, or whose signature verifies under no configured key.
+    pub fn invalid_signature() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_signature",
+            "The event signature is missing or invalid",
+        )
+    }
+
+    /// `400 stale_event`: a signed provider event whose timestamp is too old or too far
+    /// ahead (the provider signs every retry afresh).
+    pub fn stale_event() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "stale_event",
+            "The event timestamp is outside the accepted window",
+        )
+    }
+
+    /// `422 unknown_value`: a provider event with a value the service does not know yet,
+    /// refused so that the provider retries it.
+    pub fn unknown_value(field: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_value",
+            "The event carries a value this service does not know",
+        )
+        .with_details(serde_json::json!({ "field": field }))
+    }
+
     /// `404 not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
@@ -340,6 +371,21 @@ impl From<ports::ReadCustomersError> for ApiError {
             }
             ports::ReadCustomersError::Unexpected(_) => {
                 log_chain("unexpected error while reading customers", &e);
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<ports::ApplyError> for ApiError {
+    fn from(e: ports::ApplyError) -> Self {
+        match &e {
+            ports::ApplyError::StoreUnavailable(_) | ports::ApplyError::Contention => {
+                log_chain("a KYC report could not be applied", &e);
+                Self::service_unavailable()
+            }
+            ports::ApplyError::Unexpected(_) => {
+                log_chain("unexpected error while applying a KYC report", &e);
                 Self::internal()
             }
         }

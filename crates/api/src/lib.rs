@@ -19,6 +19,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod strict_json;
 pub mod throttle;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -42,8 +43,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/customer/{id}/kyc",
+        route: || web::route().to(customers::kyc::get_customer_kyc),
+    },
+    Endpoint {
+        method: "GET",
         path: "/customers",
         route: || web::route().to(customers::read::list_customers),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhooks/bridge",
+        route: || web::route().to(webhooks::bridge_webhook),
     },
     Endpoint {
         method: "POST",
@@ -98,10 +109,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
-/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
-/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`,
-/// `web::Data<ops::Metrics>` and `web::Data<ports::Idempotency>`. Wrap the app in
-/// `middleware::from_fn(hardening::guard)` and, outside it, `middleware::from_fn(ops::observe)`.
+/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `ReadKyc`,
+/// `KycLifecycle`, `Authenticate`, `AccountStatus` and `StoreHealth`, plus
+/// `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>` and
+/// `web::Data<ports::Idempotency>`; and, to receive Bridge's webhooks,
+/// `web::Data<dyn ports::ProviderEventVerifier>` (without it `POST /webhooks/bridge` answers
+/// `404`). Wrap the app in `middleware::from_fn(hardening::guard)` and, outside it,
+/// `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config());
     register(cfg, ENDPOINTS);

@@ -5,12 +5,12 @@
 use std::sync::OnceLock;
 
 use actix_web::http::header::{CacheControl, CacheDirective, ContentType, CONTENT_SECURITY_POLICY};
-use actix_web::HttpResponse;
+use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::customers::{create, data, read};
-use crate::{error, ops, sandbox, sessions};
+use crate::customers::{create, data, kyc, read};
+use crate::{error, ops, sandbox, sessions, webhooks};
 
 // Also named here because callers outside this crate (the server's tests) use this path.
 pub use crate::examples::{seed_customer_example, seed_request_example};
@@ -29,6 +29,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         create::create_customer,
         read::get_customer,
         read::list_customers,
+        kyc::get_customer_kyc,
         sessions::login,
         sessions::refresh,
         ops::healthz,
@@ -39,8 +40,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         docs_initializer,
         docs_script,
         docs_stylesheet,
-        sandbox::kyc_page,
-        sandbox::tos_page,
+        webhooks::bridge_webhook,
     ),
     components(schemas(
         create::CreateCustomerBody,
@@ -48,6 +48,11 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         data::CustomerKind,
         data::KycMailState,
         read::ListResponse,
+        kyc::KycData,
+        kyc::KycHistoryData,
+        kyc::WireKycSource,
+        webhooks::EventReceived,
+        webhooks::EventOutcome,
         sessions::LoginBody,
         sessions::TokenData,
         error::ErrorBody,
@@ -59,10 +64,31 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         (name = "auth", description = "Access tokens for accounts"),
         (name = "operations", description = "Health and metrics"),
         (name = "docs", description = "This document and its reference page"),
-        (name = "sandbox", description = "Pages behind the sandbox provider's links (KYC_PROVIDER=sandbox only)"),
+        (name = "webhooks", description = "Events KYC providers send to this service"),
     )
 )]
 pub struct ApiDoc;
+
+/// The sandbox pages, documented only when the sandbox provider is in use.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        sandbox::kyc_page,
+        sandbox::kyc_decision,
+        sandbox::tos_page,
+        sandbox::tos_decision,
+    ),
+    components(schemas(
+        sandbox::KycDecisionForm,
+        sandbox::KycDecision,
+        sandbox::TosDecisionForm,
+        sandbox::TosDecision,
+    )),
+    tags(
+        (name = "sandbox", description = "Pages behind the sandbox provider's links (KYC_PROVIDER=sandbox only)"),
+    )
+)]
+pub struct SandboxDoc;
 
 struct BearerAuth;
 
@@ -84,14 +110,22 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document as JSON, built once.
+fn render(document: utoipa::openapi::OpenApi) -> String {
+    document
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"could not render the document: {e}\"}}"))
+}
+
+/// The document as JSON, built once: the API without the sandbox pages.
 pub fn document_json() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"could not render the document: {e}\"}}"))
-    })
+    DOCUMENT.get_or_init(|| render(ApiDoc::openapi()))
+}
+
+/// The document as JSON with the sandbox pages, built once.
+pub fn document_json_with_sandbox() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| render(ApiDoc::openapi().merge_from(SandboxDoc::openapi())))
 }
 
 fn cached(content_type: ContentType, body: &'static [u8]) -> HttpResponse {
@@ -113,10 +147,16 @@ fn cached(content_type: ContentType, body: &'static [u8]) -> HttpResponse {
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object,
         content_type = "application/json"))
 )]
-pub async fn openapi_json() -> HttpResponse {
+pub async fn openapi_json(req: HttpRequest) -> HttpResponse {
+    // The sandbox pages are documented exactly when they are served.
+    let with_sandbox = req.app_data::<web::Data<sandbox::SandboxPages>>().is_some();
     HttpResponse::Ok()
         .insert_header(ContentType::json())
-        .body(document_json())
+        .body(if with_sandbox {
+            document_json_with_sandbox()
+        } else {
+            document_json()
+        })
 }
 
 const DOCS_PAGE: &str = r##"<!doctype html>

@@ -6,6 +6,7 @@
 mod account;
 mod customer;
 mod fields;
+mod history;
 mod kyc;
 mod text;
 mod validation;
@@ -16,6 +17,7 @@ pub use customer::{
     AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
 };
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
+pub use history::KycHistoryEntry;
 pub use kyc::{
     KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
 };

@@ -1,7 +1,7 @@
 //! The KYC provider port: obtains hosted KYC and terms-of-service links for a customer.
 
 use async_trait::async_trait;
-use domain::{CustomerType, KycLink, KycState};
+use domain::{CustomerType, KycLink, KycState, KycStatus, ProviderRef, RejectionReason, TosStatus};
 
 /// What a provider needs to issue a KYC link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,21 @@ pub struct IssuedKycLink {
     pub link: KycLink,
     /// The verification's state as the provider reported it with the link.
     pub state: KycState,
+}
+
+/// Where a verification stands at the provider, as a poll reads it back, in the service's
+/// vocabulary. A field the provider did not speak of is `None`; all `None` means "no
+/// news" (the sandbox, whose state lives in this service).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderKycState {
+    /// The identity-verification status.
+    pub kyc_status: Option<KycStatus>,
+    /// The terms-of-service status.
+    pub tos_status: Option<TosStatus>,
+    /// The rejection reasons (an empty list clears them).
+    pub rejection_reasons: Option<Vec<RejectionReason>>,
+    /// The provider's customer id, when the provider reports one.
+    pub provider_customer_id: Option<String>,
 }
 
 /// Why the provider did not issue a link.
@@ -59,4 +74,14 @@ pub trait KycProvider: Send + Sync + 'static {
         &self,
         request: &KycLinkRequest,
     ) -> Result<IssuedKycLink, KycProviderError>;
+
+    // Polling (the KYC lifecycle's reconciliation).
+
+    /// Reads back where the verification behind `target` stands. One attempt: the poller
+    /// retries in its next round. A value the provider sends that the service does not
+    /// know is `Unavailable` (logged with the raw value by the adapter), never a guess.
+    async fn fetch_kyc_state(
+        &self,
+        target: &ProviderRef,
+    ) -> Result<ProviderKycState, KycProviderError>;
 }

@@ -11,8 +11,10 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod kyc;
+pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
+pub mod provider_events;
 pub mod repository;
 
 pub use accounts::{
@@ -29,12 +31,19 @@ pub use idempotency::{
     IdempotencyPolicy, IdempotencyScope, IdempotencyStore, KeyClaim, KeyState, RecordedKey,
     Renderer, Reservation, Started, StoredResponse, Verdict,
 };
-pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
+pub use lifecycle::{
+    drain_updates, sandbox_link_id, ApplyError, ApplyOutcome, EventReceipt, KycChange,
+    KycLifecycle, KycLifecycleService, KycOverview, KycReportRecord, KycReports, KycSyncQueue,
+    KycSyncWorker, NoSyncObserver, ReadKyc, ReceiptRetention, Recorded, SyncClaim, SyncObserver,
+    SyncRound, SyncSettings, SyncTarget, SANDBOX_PROVIDER,
+};
 pub use mail::{kyc_message_id, KycMailHandler, MailContent, MailError, Mailer, OutgoingMail};
 pub use outbox::{
     AttemptReport, Attempted, ClaimRequest, Effects, JobEnd, JobHandler, JobId, JobKind, JobWork,
     Outbox, OutboxJob, OutboxWorker, RetryPolicy, RetrySchedule, WorkerSettings,
 };
+pub use provider_events::{EventRejection, ProviderEventVerifier};
 pub use repository::{
     CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
     QueuedKycMail, RepositoryError,
@@ -53,8 +62,12 @@ pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
 #[cfg(any(test, feature = "mock"))]
+pub use lifecycle::{MockKycLifecycle, MockKycReports, MockKycSyncQueue, MockReadKyc};
+#[cfg(any(test, feature = "mock"))]
 pub use mail::MockMailer;
 #[cfg(any(test, feature = "mock"))]
 pub use outbox::{MockJobHandler, MockOutbox};
+#[cfg(any(test, feature = "mock"))]
+pub use provider_events::MockProviderEventVerifier;
 #[cfg(any(test, feature = "mock"))]
 pub use repository::{MockCustomerDirectory, MockCustomerRepository};

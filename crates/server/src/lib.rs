@@ -3,6 +3,7 @@
 //! the real application on port 0.
 
 pub mod config;
+mod lifecycle;
 pub mod secret;
 pub mod startup;
 pub mod telemetry;

@@ -20,13 +20,15 @@ use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
     CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
-    KycMailHandler, KycProvider, Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule,
-    StoreHealth, WorkerSettings,
+    KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSyncQueue, Mailer, Outbox,
+    OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc, RetrySchedule, StoreHealth,
+    WorkerSettings,
 };
 
 use crate::config::{
     Config, DatabaseSettings, HttpSettings, KycProviderKind, KycSettings, MailSettings, Storage,
 };
+use crate::lifecycle::Lifecycle;
 use crate::secret::{self, SecretSource};
 
 /// A bound, wired, not yet running service, its KYC mail worker and its idempotency key
@@ -36,6 +38,8 @@ pub struct Application {
     server: Server,
     worker: tokio::task::JoinHandle<()>,
     purge: tokio::task::JoinHandle<()>,
+    /// The KYC lifecycle's workers (poller, receipt retention), stopped with the mail worker.
+    lifecycle_workers: Vec<tokio::task::JoinHandle<()>>,
     stop_worker: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
@@ -49,6 +53,8 @@ struct Stores {
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
     idempotency: Arc<dyn IdempotencyStore>,
+    kyc: Arc<dyn KycReports>,
+    sync: Arc<dyn KycSyncQueue>,
 }
 
 impl Stores {
@@ -60,7 +66,9 @@ impl Stores {
             outbox: store.clone(),
             accounts: store.clone(),
             health: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            kyc: store.clone(),
+            sync: store,
         }
     }
 }
@@ -72,6 +80,7 @@ impl Application {
         let storage = config.database.storage()?;
         let keys = token_keys(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
+        let webhook_verifier = config.lifecycle.webhook_verifier()?;
         let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
             format!(
                 "could not listen on LISTEN_ADDR={}",
@@ -88,7 +97,19 @@ impl Application {
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
         // Events are rendered in the API's wire shapes when they are written.
         let events = Events::new(Arc::new(api::presenter::JsonPresenter));
-        let customers = Arc::new(CustomerService::new(stores.customers, kyc, events.clone()));
+        let lifecycle = Lifecycle::build(
+            stores.kyc.clone(),
+            stores.sync.clone(),
+            stores.customers.clone(),
+            events.clone(),
+            webhook_verifier,
+            &registry,
+        )?;
+        let customers = Arc::new(CustomerService::new(
+            stores.customers,
+            kyc.clone(),
+            events.clone(),
+        ));
         let idempotency = Arc::new(Idempotency::new(stores.idempotency, key_policy));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
@@ -105,6 +126,9 @@ impl Application {
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
             idempotency: web::Data::from(idempotency.clone()),
+            read_kyc: web::Data::from(lifecycle.read.clone()),
+            lifecycle: web::Data::from(lifecycle.apply.clone()),
+            webhooks: lifecycle.verifier.clone().map(web::Data::from),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
@@ -115,6 +139,8 @@ impl Application {
             idempotency
                 .purge_periodically(config.idempotency.purge_interval(), stop_worker.subscribe()),
         );
+        let lifecycle_workers =
+            lifecycle.spawn_workers(&config.lifecycle, kyc, stop_worker.subscribe());
 
         tracing::info!(
             listen = %address,
@@ -128,6 +154,7 @@ impl Application {
             server,
             worker,
             purge,
+            lifecycle_workers,
             stop_worker,
             grace: config.http.shutdown_grace(),
             accounts,
@@ -171,6 +198,12 @@ impl Application {
         {
             tracing::warn!("the KYC mail worker did not stop in time; its mail will be retried");
         }
+        // A poll cut off keeps its lease and is retried by any instance once it ends.
+        for worker in self.lifecycle_workers {
+            if tokio::time::timeout(worker_grace, worker).await.is_err() {
+                tracing::warn!("a KYC lifecycle worker did not stop in time");
+            }
+        }
         tracing::info!("shut down cleanly");
         served
     }
@@ -213,6 +246,10 @@ struct AppState {
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
     idempotency: web::Data<Idempotency>,
+    read_kyc: web::Data<dyn ReadKyc>,
+    lifecycle: web::Data<dyn KycLifecycle>,
+    /// Bridge's webhooks are received only when a public key is configured.
+    webhooks: Option<web::Data<dyn ProviderEventVerifier>>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -237,6 +274,13 @@ fn http_server(
             .app_data(state.status)
             .app_data(state.throttle)
             .app_data(state.idempotency)
+            .app_data(state.read_kyc)
+            .app_data(state.lifecycle)
+            .configure(|cfg| {
+                if let Some(webhooks) = state.webhooks {
+                    cfg.app_data(webhooks);
+                }
+            })
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {

@@ -5,8 +5,12 @@
 
 use std::time::Duration;
 
+mod events;
 mod objects;
+mod reports;
 pub mod status;
+mod sync;
+pub mod webhook;
 
 use async_trait::async_trait;
 use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
@@ -15,6 +19,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 
 use objects::{ErrorBody, KycLinkObject};
+pub use webhook::{BridgeWebhookVerifier, WebhookKeyError};
 
 /// Longest provider message passed on to our API clients.
 const MAX_MESSAGE_CHARS: usize = 500;
@@ -52,6 +57,7 @@ impl std::fmt::Debug for BridgeSettings {
 #[derive(Clone, Debug)]
 pub struct BridgeKycProvider {
     client: reqwest::Client,
+    base_url: String,
     endpoint: String,
     api_key: HeaderValue,
     max_attempts: u32,
@@ -72,6 +78,7 @@ impl BridgeKycProvider {
         api_key.set_sensitive(true);
         Ok(Self {
             client,
+            base_url: settings.base_url.trim_end_matches('/').to_owned(),
             endpoint: format!("{}/v0/kyc_links", settings.base_url.trim_end_matches('/')),
             api_key,
             max_attempts: settings.max_attempts.max(1),
@@ -217,6 +224,14 @@ impl KycProvider for BridgeKycProvider {
                 Err(f) => return Err(f.error),
             }
         }
+    }
+
+    #[tracing::instrument(name = "bridge.fetch_kyc_state", skip_all)]
+    async fn fetch_kyc_state(
+        &self,
+        target: &domain::ProviderRef,
+    ) -> Result<ports::ProviderKycState, KycProviderError> {
+        self.fetch(target).await
     }
 }
 

@@ -26,6 +26,8 @@ mod customers;
 mod events;
 mod health;
 mod idempotency;
+mod kyc;
+mod kyc_sync;
 mod outbox;
 mod pool;
 pub mod postgres;
@@ -99,6 +101,11 @@ pub(crate) trait StoreConnection: Connection + Sized {
         &mut self,
         key: idempotency::key_record,
     ) -> QueryResult<Option<idempotency::KeyRow>>;
+
+    /// Loads the ids of the customers `due` selects for a poll, locked against concurrent
+    /// claimers as far as this backend locks rows. Called inside a
+    /// [`Self::write_transaction`].
+    fn lock_due_syncs(&mut self, due: kyc_sync::due_syncs) -> QueryResult<Vec<Id>>;
 
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;

@@ -11,6 +11,7 @@ use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::idempotency::{key_record, KeyRow};
+use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -62,6 +63,10 @@ impl StoreConnection for PgConnection {
             .for_update()
             .first(self)
             .optional()
+    }
+
+    fn lock_due_syncs(&mut self, due: due_syncs) -> QueryResult<Vec<Id>> {
+        due.for_update().skip_locked().load(self)
     }
 
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {

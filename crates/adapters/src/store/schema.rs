@@ -34,6 +34,7 @@ diesel::table! {
         last_synced_at -> Nullable<DbTimestamp>,
         version -> BigInt,
         updated_at -> Nullable<DbTimestamp>,
+        sync_locked_until -> Nullable<DbTimestamp>,
     }
 }
 
@@ -128,6 +129,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::DbTimestamp;
+
+    provider_events (provider, event_id) {
+        provider -> Text,
+        event_id -> Text,
+        received_at -> DbTimestamp,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    kyc_history (id) {
+        id -> DbUuid,
+        customer_id -> DbUuid,
+        from_status -> Text,
+        to_status -> Text,
+        tos_status -> Text,
+        source -> Text,
+        event_id -> Nullable<Text>,
+        at -> DbTimestamp,
+        recorded_at -> DbTimestamp,
+        applied -> Bool,
+    }
+}
+
 diesel::joinable!(customers -> accounts (account_id));
 diesel::joinable!(webhook_endpoints -> accounts (account_id));
 diesel::joinable!(outbox_jobs -> customers (customer_id));
@@ -138,7 +169,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     customers,
     idempotency_keys,
+    kyc_history,
     outbox_jobs,
+    provider_events,
     webhook_endpoints,
     webhook_events
 );

@@ -16,6 +16,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::idempotency::{key_record, KeyRow};
+use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
 use super::pool::{build_pool, PoolSettings};
 use super::sql_types::Id;
@@ -94,6 +95,11 @@ impl StoreConnection for SqliteConnection {
     fn lock_idempotency_key(&mut self, key: key_record) -> QueryResult<Option<KeyRow>> {
         // The IMMEDIATE transaction around the claim keeps every other writer out.
         key.select(KeyRow::as_select()).first(self).optional()
+    }
+
+    fn lock_due_syncs(&mut self, due: due_syncs) -> QueryResult<Vec<Id>> {
+        // As for the outbox: the IMMEDIATE transaction keeps other claimers out.
+        due.load(self)
     }
 
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {

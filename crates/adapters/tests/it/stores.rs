@@ -6,7 +6,8 @@ use adapters::PoolSettings;
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use ports::{
-    AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, Outbox, StoreHealth,
+    AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, KycReports,
+    KycSyncQueue, Outbox, StoreHealth,
 };
 use testkit::{TempSqlite, TestPostgres};
 
@@ -19,6 +20,8 @@ pub struct Store {
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub kyc: Arc<dyn KycReports>,
+    pub sync: Arc<dyn KycSyncQueue>,
     /// The database itself, for the few tests that must set up or inspect rows no port
     /// writes or reads yet.
     pub raw: RawDb,
@@ -83,7 +86,9 @@ impl Store {
             directory: repo.clone(),
             accounts: repo.clone(),
             health: repo.clone(),
-            idempotency: repo,
+            idempotency: repo.clone(),
+            kyc: repo.clone(),
+            sync: repo,
             raw,
         }
     }
@@ -120,6 +125,12 @@ pub fn postgres() -> Option<(TestPostgres, Store)> {
     let db = TestPostgres::create()?;
     let store = Store::of(open_postgres(&db), RawDb::Postgres(db.url().to_owned()));
     Some((db, store))
+}
+
+/// Another store on the test database `db`, with its own pool, as another instance of the
+/// service would have.
+pub fn store_on(repo: adapters::Store, db: &TestPostgres) -> Store {
+    Store::of(repo, RawDb::Postgres(db.url().to_owned()))
 }
 
 pub fn sqlite() -> Option<(TempSqlite, Store)> {

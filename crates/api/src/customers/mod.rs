@@ -1,8 +1,10 @@
 //! The customer endpoints, one module per endpoint group: `create` (`POST /customer`),
-//! `read` (`GET /customer/{id}`, `GET /customers`) and `data`, the customer as both show it.
+//! `read` (`GET /customer/{id}`, `GET /customers`), `kyc` (`GET /customer/{id}/kyc`) and
+//! `data`, the customer as they show it.
 
 pub mod create;
 pub mod data;
+pub mod kyc;
 pub mod read;
 
 pub use create::{create_customer, CreateCustomerBody};

@@ -9,6 +9,7 @@
 
 mod bearer;
 mod create_customer;
+mod customer_kyc;
 mod hardening;
 mod idempotency;
 mod openapi;
@@ -16,5 +17,7 @@ mod ops;
 mod presenter;
 mod read_customers;
 mod routing;
+mod sandbox;
 mod sessions;
 mod support;
+mod webhooks;

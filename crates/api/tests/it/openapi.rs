@@ -12,10 +12,15 @@ fn document() -> Value {
     serde_json::from_str(api::openapi::document_json()).unwrap()
 }
 
-fn registered() -> BTreeSet<(String, String)> {
+fn registered(with_sandbox: bool) -> BTreeSet<(String, String)> {
+    let sandbox: &[api::Endpoint] = if with_sandbox {
+        api::sandbox::ENDPOINTS
+    } else {
+        &[]
+    };
     api::ENDPOINTS
         .iter()
-        .chain(api::sandbox::ENDPOINTS)
+        .chain(sandbox)
         .map(|e| (e.method.to_ascii_lowercase(), e.path.to_owned()))
         .collect()
 }
@@ -32,19 +37,54 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn every_registered_route_is_documented_and_nothing_else() {
-    let doc = document();
-    let registered = registered();
-    let documented = documented(&doc);
-    let missing: Vec<_> = registered.difference(&documented).collect();
-    assert!(
-        missing.is_empty(),
-        "routes missing from the document: {missing:?}"
-    );
-    let extra: Vec<_> = documented.difference(&registered).collect();
-    assert!(
-        extra.is_empty(),
-        "documented routes that do not exist: {extra:?}"
-    );
+    for (json, with_sandbox) in [
+        (api::openapi::document_json(), false),
+        (api::openapi::document_json_with_sandbox(), true),
+    ] {
+        let doc: Value = serde_json::from_str(json).unwrap();
+        let registered = registered(with_sandbox);
+        let documented = documented(&doc);
+        let missing: Vec<_> = registered.difference(&documented).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from the document (sandbox: {with_sandbox}): {missing:?}"
+        );
+        let extra: Vec<_> = documented.difference(&registered).collect();
+        assert!(
+            extra.is_empty(),
+            "documented routes that do not exist (sandbox: {with_sandbox}): {extra:?}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_served_document_lists_the_sandbox_pages_exactly_when_they_are_served() {
+    for with_sandbox in [false, true] {
+        let app = web_test::init_service(App::new().configure(|cfg| {
+            api::register(cfg, api::ENDPOINTS);
+            if with_sandbox {
+                api::sandbox::configure(cfg);
+            }
+        }))
+        .await;
+        let json = web_test::call_and_read_body(
+            &app,
+            web_test::TestRequest::get()
+                .uri("/openapi.json")
+                .to_request(),
+        )
+        .await;
+        let served: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(documented(&served), registered(with_sandbox));
+        assert_eq!(
+            served["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["name"] == "sandbox"),
+            with_sandbox
+        );
+    }
 }
 
 #[test]

@@ -15,8 +15,9 @@ use domain::{
 };
 use ports::{
     AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, Idempotency,
-    IdempotencyPolicy, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
-    MockIdempotencyStore, MockReadCustomers, MockStoreHealth, ReadCustomers, StoreHealth,
+    IdempotencyPolicy, KycLifecycle, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
+    MockIdempotencyStore, MockKycLifecycle, MockProviderEventVerifier, MockReadCustomers,
+    MockReadKyc, MockStoreHealth, ProviderEventVerifier, ReadCustomers, ReadKyc, StoreHealth,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -135,6 +136,12 @@ pub struct Ports {
     pub idempotency: MockIdempotencyStore,
     /// `IDEMPOTENCY_KEY_REQUIRED`.
     pub key_required: bool,
+    pub read_kyc: MockReadKyc,
+    pub lifecycle: MockKycLifecycle,
+    /// Bridge's webhooks are on exactly when there is a verifier.
+    pub verifier: Option<MockProviderEventVerifier>,
+    /// Whether the sandbox pages are registered.
+    pub sandbox: bool,
 }
 
 impl Ports {
@@ -150,6 +157,11 @@ impl Ports {
         health.expect_readiness().never();
         health.expect_outbox_backlog().never();
         health.expect_pool_state().never();
+        let mut read_kyc = MockReadKyc::new();
+        read_kyc.expect_kyc_overview().never();
+        let mut lifecycle = MockKycLifecycle::new();
+        lifecycle.expect_apply().never();
+        lifecycle.expect_state_of().never();
         Self {
             create: unreachable_use_case(),
             read,
@@ -159,6 +171,10 @@ impl Ports {
             throttle: ThrottleSettings::default(),
             idempotency: MockIdempotencyStore::new(),
             key_required: false,
+            read_kyc,
+            lifecycle,
+            verifier: None,
+            sandbox: false,
         }
     }
 
@@ -181,6 +197,12 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
+    let read_kyc: Arc<dyn ReadKyc> = Arc::new(ports.read_kyc);
+    let lifecycle: Arc<dyn KycLifecycle> = Arc::new(ports.lifecycle);
+    let verifier = ports
+        .verifier
+        .map(|v| web::Data::from(Arc::new(v) as Arc<dyn ProviderEventVerifier>));
+    let sandbox = ports.sandbox;
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
     let idempotency = Idempotency::new(
         Arc::new(ports.idempotency),
@@ -203,7 +225,19 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
             .app_data(web::Data::new(idempotency))
+            .app_data(web::Data::from(read_kyc))
+            .app_data(web::Data::from(lifecycle))
+            .configure(|cfg| {
+                if let Some(verifier) = verifier {
+                    cfg.app_data(verifier);
+                }
+            })
             .configure(api::configure)
+            .configure(|cfg| {
+                if sandbox {
+                    api::sandbox::configure(cfg);
+                }
+            })
             .default_service(web::to(api::not_found)),
     )
     .await;

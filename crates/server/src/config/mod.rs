@@ -7,6 +7,7 @@ mod database;
 mod http;
 mod idempotency;
 mod kyc;
+mod lifecycle;
 mod log;
 mod mail;
 
@@ -15,6 +16,7 @@ pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
 pub use idempotency::IdempotencySettings;
 pub use kyc::{KycProviderKind, KycSettings};
+pub use lifecycle::LifecycleSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 
@@ -100,6 +102,9 @@ pub struct Config {
     /// The KYC provider.
     #[command(flatten, next_help_heading = "KYC provider")]
     pub kyc: KycSettings,
+    /// Following each customer's KYC: provider webhooks, polling, event receipts.
+    #[command(flatten, next_help_heading = "KYC lifecycle")]
+    pub lifecycle: LifecycleSettings,
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
@@ -172,6 +177,9 @@ pub(crate) mod tests {
             "--idempotency-lease-seconds=23",
             "--idempotency-key-required=true",
             "--idempotency-purge-interval-seconds=24",
+            "--kyc-sync-interval-seconds=25",
+            "--kyc-sync-batch=26",
+            "--provider-event-retention-days=27",
             "--log-format=json",
         ]);
         let h = &c.http;
@@ -215,6 +223,15 @@ pub(crate) mod tests {
                 k.kyc_max_attempts
             ),
             (14, 15, 4)
+        );
+        let l = &c.lifecycle;
+        assert_eq!(
+            (
+                l.kyc_sync_interval_seconds,
+                l.kyc_sync_batch,
+                l.provider_event_retention_days
+            ),
+            (25, 26, 27)
         );
         let m = &c.mail;
         assert_eq!(m.smtp_url.as_deref(), Some("smtp://h:25"));
@@ -294,6 +311,11 @@ pub(crate) mod tests {
             "IDEMPOTENCY_LEASE_SECONDS",
             "IDEMPOTENCY_KEY_REQUIRED",
             "IDEMPOTENCY_PURGE_INTERVAL_SECONDS",
+            "BRIDGE_WEBHOOK_PUBLIC_KEY",
+            "BRIDGE_WEBHOOK_PUBLIC_KEY_FILE",
+            "KYC_SYNC_INTERVAL_SECONDS",
+            "KYC_SYNC_BATCH",
+            "PROVIDER_EVENT_RETENTION_DAYS",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
@@ -315,6 +337,7 @@ pub(crate) mod tests {
             "Database:",
             "Authentication:",
             "KYC provider:",
+            "KYC lifecycle:",
             "Mail:",
             "Idempotency:",
             "Logging:",

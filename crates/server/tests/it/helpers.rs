@@ -133,27 +133,23 @@ pub async fn start_on_postgres_with(
 
 /// The application on the PostgreSQL database at `url` with Bridge at `bridge`.
 pub async fn start_on_database_url(url: &str, bridge: &MockServer, extra: &[&str]) -> TestApp {
-    let mut args: Vec<String> = [
-        "--database-url",
-        url,
-        "--jwt-secret",
-        SECRET,
-        "--kyc-provider",
-        "bridge",
-        "--bridge-api-url",
-        &bridge.uri(),
-        "--bridge-api-key",
-        "sk-test-key",
-        "--kyc-timeout-ms",
-        "700",
-        "--kyc-max-attempts",
-        "2",
-        "--db-pool-size",
-        "4",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let bridge_url = bridge.uri();
+    let defaults = [
+        ("--database-url", url),
+        ("--jwt-secret", SECRET),
+        ("--kyc-provider", "bridge"),
+        ("--bridge-api-url", bridge_url.as_str()),
+        ("--bridge-api-key", "sk-test-key"),
+        ("--kyc-timeout-ms", "700"),
+        ("--kyc-max-attempts", "2"),
+        ("--db-pool-size", "4"),
+    ];
+    // A setting given in `extra` replaces its default (clap refuses one given twice).
+    let mut args: Vec<String> = defaults
+        .iter()
+        .filter(|(flag, _)| !extra.contains(flag))
+        .flat_map(|(flag, value)| [flag.to_string(), value.to_string()])
+        .collect();
     // Mail files (when no SMTP_URL is given) go to a scratch DATA_DIR, not the source tree.
     let scratch = testkit::TempSqlite::new();
     args.push("--data-dir".into());

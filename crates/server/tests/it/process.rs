@@ -20,6 +20,9 @@ pub(crate) fn server() -> Command {
         "BRIDGE_API_URL",
         "BRIDGE_API_KEY",
         "ACCOUNT_ID",
+        "BRIDGE_WEBHOOK_PUBLIC_KEY",
+        "BRIDGE_WEBHOOK_PUBLIC_KEY_FILE",
+        "KYC_SYNC_INTERVAL_SECONDS",
     ] {
         command.env_remove(var);
     }
@@ -67,6 +70,51 @@ fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("BRIDGE_API_KEY"), "{stderr}");
+}
+
+#[test]
+fn start_up_says_whether_bridge_webhooks_are_on_and_refuses_a_bad_key() {
+    use std::io::{BufRead as _, BufReader};
+    let data = TempSqlite::new();
+    let mut child = Running(
+        server()
+            .args(["--data-dir", data.dir().to_str().unwrap()])
+            .args(["--listen-addr", "127.0.0.1:0", "--log-format", "json"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let mut said = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("service ready") {
+            break;
+        }
+    }
+    assert!(said.contains("Bridge webhooks are off"), "{said}");
+    drop(child);
+
+    let keyfile = data.dir().join("bridge.pem");
+    std::fs::write(
+        &keyfile,
+        "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
+    let output = server()
+        .args(["--data-dir", data.dir().to_str().unwrap()])
+        .env("BRIDGE_WEBHOOK_PUBLIC_KEY_FILE", &keyfile)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("BRIDGE_WEBHOOK_PUBLIC_KEY_FILE"),
+        "{stderr}"
+    );
 }
 
 /// Runs the binary with `args` on `data_dir`; its stdout, or a panic with its stderr.

@@ -1,0 +1,164 @@
+//! `GET /customer/{id}/kyc`: where a customer's verification stands, its links, when it
+//! last changed and was last read back from the provider, and its history.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, SecondsFormat, Utc};
+use domain::{CustomerId, KycHistoryEntry, KycSource};
+use ports::{KycOverview, ReadKyc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::data::{RejectionReasonData, WireKycStatus, WireTosStatus};
+use crate::auth::AuthenticatedAccount;
+use crate::envelope::Envelope;
+use crate::error::{ApiError, ErrorBody};
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = KycSource)]
+pub enum WireKycSource {
+    /// A signed event from the provider.
+    Webhook,
+    /// The service's own poll of the provider.
+    Poll,
+    /// The sandbox provider's pages.
+    Sandbox,
+}
+
+impl From<KycSource> for WireKycSource {
+    fn from(source: KycSource) -> Self {
+        match source {
+            KycSource::Webhook => Self::Webhook,
+            KycSource::Poll => Self::Poll,
+            KycSource::Sandbox => Self::Sandbox,
+        }
+    }
+}
+
+/// One report in the history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KycHistoryData {
+    /// The KYC status when the report arrived.
+    pub from: WireKycStatus,
+    /// The KYC status the report gave.
+    pub to: WireKycStatus,
+    /// The terms-of-service status the report gave.
+    pub tos_status: WireTosStatus,
+    /// Where it came from.
+    pub source: WireKycSource,
+    /// The provider's event id (`null` for polls).
+    pub event_id: Option<String>,
+    /// The moment the report describes: the event's creation, or the poll (RFC 3339, UTC,
+    /// milliseconds).
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `false` for a report older than the one the state already came from: kept for the
+    /// record, it did not change the state.
+    pub applied: bool,
+}
+
+impl From<KycHistoryEntry> for KycHistoryData {
+    fn from(e: KycHistoryEntry) -> Self {
+        Self {
+            from: e.from.into(),
+            to: e.to.into(),
+            tos_status: e.tos_status.into(),
+            source: e.source.into(),
+            event_id: e.event_id,
+            at: time(e.at),
+            applied: e.applied,
+        }
+    }
+}
+
+/// A customer's KYC.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KycData {
+    /// Where the identity verification stands.
+    pub kyc_status: WireKycStatus,
+    /// Whether the customer accepted the provider's terms of service.
+    pub tos_status: WireTosStatus,
+    /// Why the provider rejected the customer (empty unless rejected).
+    pub rejection_reasons: Vec<RejectionReasonData>,
+    /// Hosted KYC flow.
+    pub kyc_link: String,
+    /// Terms-of-service acceptance page.
+    pub tos_link: String,
+    /// When the customer last changed in any way (RFC 3339, UTC, milliseconds); `null`
+    /// until then.
+    #[schema(format = DateTime)]
+    pub updated_at: Option<String>,
+    /// When polling last read the state back from the provider; `null` until then.
+    #[schema(format = DateTime)]
+    pub last_synced_at: Option<String>,
+    /// Every report that changed the state, or arrived too late to, oldest first.
+    pub history: Vec<KycHistoryData>,
+}
+
+impl From<KycOverview> for KycData {
+    fn from(overview: KycOverview) -> Self {
+        let c = overview.customer;
+        Self {
+            kyc_status: c.kyc_state.kyc_status.into(),
+            tos_status: c.kyc_state.tos_status.into(),
+            rejection_reasons: c
+                .kyc_state
+                .rejection_reasons
+                .into_iter()
+                .map(RejectionReasonData::from)
+                .collect(),
+            kyc_link: c.kyc.kyc_link,
+            tos_link: c.kyc.tos_link,
+            updated_at: c.updated_at.map(time),
+            last_synced_at: c.last_synced_at.map(time),
+            history: overview
+                .history
+                .into_iter()
+                .map(KycHistoryData::from)
+                .collect(),
+        }
+    }
+}
+
+/// One of the caller's customers' KYC: status, links, history. Another account's
+/// customer, an unknown id and a malformed id are all `404`.
+#[utoipa::path(
+    get,
+    path = "/customer/{id}/kyc",
+    tag = "customers",
+    operation_id = "get_customer_kyc",
+    params(("id" = String, Path, description = "The customer id (a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer's KYC", body = Envelope<KycData>),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
+        (status = 404, description = "No such customer of this account", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
+#[tracing::instrument(name = "http.get_customer_kyc", skip_all, fields(account_id = %account.0))]
+pub async fn get_customer_kyc(
+    account: AuthenticatedAccount,
+    id: web::Path<String>,
+    use_case: web::Data<dyn ReadKyc>,
+) -> Result<HttpResponse, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let overview = use_case
+        .kyc_overview(account.0, CustomerId(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(Envelope::success(
+        200,
+        "KYC retrieved successfully",
+        KycData::from(overview),
+    )))
+}
