@@ -7,6 +7,9 @@
 //! - [`mail`]: the mailer port over SMTP and over `.eml` files.
 //! - [`metrics`]: a KYC provider decorator recording Prometheus metrics.
 //! - [`password`]: the secret-hasher port with argon2id.
+//! - [`secret_box`]: the secret-box port with AES-256-GCM (webhook signing secrets).
+//! - [`webhook`]: the webhook-sender port over HTTP: Standard Webhooks signatures and a
+//!   guard against requests into the service's own network.
 //!
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
@@ -15,7 +18,9 @@ pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod sandbox;
+pub mod secret_box;
 pub mod store;
+pub mod webhook;
 
 // The backend modules stay reachable where callers have always found them.
 pub use store::{postgres, sqlite, DbPool, PoolSettings, Store};

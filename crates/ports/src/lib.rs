@@ -13,6 +13,7 @@ pub mod kyc;
 pub mod mail;
 pub mod outbox;
 pub mod repository;
+pub mod webhooks;
 
 pub use accounts::{
     AccountRepository, AccountService, AccountStatus, Authenticate, LoginError, SecretHasher,
@@ -33,6 +34,12 @@ pub use repository::{
     CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
     QueuedKycMail, RepositoryError,
 };
+pub use webhooks::{
+    CreatedEndpoint, DeliveryError, DeliveryPage, DeliveryRecord, DeliveryRetention,
+    DeliveryStatus, EndpointChange, EndpointError, EndpointPatch, ListDeliveries, ManageDeliveries,
+    ManageWebhookEndpoints, NewEndpoint, SecretBox, WebhookDeliveries, WebhookDeliveryHandler,
+    WebhookEndpointRepository, WebhookEndpointService, WebhookSender, WebhookSettings,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, MockSecretHasher};
@@ -50,3 +57,8 @@ pub use mail::MockMailer;
 pub use outbox::{MockJobHandler, MockOutbox};
 #[cfg(any(test, feature = "mock"))]
 pub use repository::{MockCustomerDirectory, MockCustomerRepository};
+#[cfg(any(test, feature = "mock"))]
+pub use webhooks::{
+    MockManageDeliveries, MockManageWebhookEndpoints, MockSecretBox, MockWebhookDeliveries,
+    MockWebhookEndpointRepository, MockWebhookSender,
+};

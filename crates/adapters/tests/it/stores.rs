@@ -5,7 +5,10 @@ use std::sync::Arc;
 use adapters::PoolSettings;
 use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
-use ports::{AccountRepository, CustomerDirectory, CustomerRepository, Outbox, StoreHealth};
+use ports::{
+    AccountRepository, CustomerDirectory, CustomerRepository, Outbox, StoreHealth,
+    WebhookDeliveries, WebhookEndpointRepository,
+};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
@@ -16,6 +19,8 @@ pub struct Store {
     pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub endpoints: Arc<dyn WebhookEndpointRepository>,
+    pub deliveries: Arc<dyn WebhookDeliveries>,
     /// The database itself, for the few tests that must set up or inspect rows no port
     /// writes or reads yet.
     pub raw: RawDb,
@@ -79,7 +84,9 @@ impl Store {
             outbox: repo.clone(),
             directory: repo.clone(),
             accounts: repo.clone(),
-            health: repo,
+            health: repo.clone(),
+            endpoints: repo.clone(),
+            deliveries: repo,
             raw,
         }
     }
