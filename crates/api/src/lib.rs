@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod strict_json;
 pub mod throttle;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -43,6 +44,46 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/customers",
         route: || web::route().to(customers::read::list_customers),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints",
+        route: || web::route().to(webhooks::endpoints::create_webhook_endpoint),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints",
+        route: || web::route().to(webhooks::endpoints::list_webhook_endpoints),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::get_webhook_endpoint),
+    },
+    Endpoint {
+        method: "PATCH",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::update_webhook_endpoint),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::delete_webhook_endpoint),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/rotate-secret",
+        route: || web::route().to(webhooks::endpoints::rotate_webhook_endpoint_secret),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints/{id}/deliveries",
+        route: || web::route().to(webhooks::deliveries::list_webhook_deliveries),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/deliveries/{delivery_id}/retry",
+        route: || web::route().to(webhooks::deliveries::retry_webhook_delivery),
     },
     Endpoint {
         method: "POST",
@@ -98,7 +139,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
-/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
+/// `Authenticate`, `AccountStatus`, `StoreHealth`, `ManageWebhookEndpoints` and
+/// `ManageDeliveries`, plus `web::Data<sessions::LoginThrottle>`
 /// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(hardening::guard)`
 /// and, outside it, `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -17,3 +17,5 @@ mod read_customers;
 mod routing;
 mod sessions;
 mod support;
+mod webhook_deliveries;
+mod webhook_endpoints;

@@ -143,6 +143,7 @@ impl Ports {
         let mut health = MockStoreHealth::new();
         health.expect_readiness().never();
         health.expect_outbox_backlog().never();
+        health.expect_outbox_backlogs().never();
         health.expect_pool_state().never();
         Self {
             create: unreachable_use_case(),
