@@ -6,6 +6,7 @@ pub mod config;
 pub mod secret;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::{Cli, Command, Config};
 pub use startup::Application;

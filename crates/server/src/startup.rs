@@ -10,7 +10,7 @@ use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use adapters::bridge::BridgeKycProvider;
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
-use adapters::metrics::MeteredKycProvider;
+use adapters::metrics::{MeteredKycProvider, OutboxMetrics};
 use adapters::password::Argon2Hasher;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::Store;
@@ -19,21 +19,25 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerDirectory, CustomerRepository, CustomerService, Events, KycMailHandler, KycProvider,
-    Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, WorkerSettings,
+    CustomerDirectory, CustomerRepository, CustomerService, Events, JobHandler, KycMailHandler,
+    KycProvider, Mailer, ManageDeliveries, ManageWebhookEndpoints, Outbox, OutboxWorker,
+    ReadCustomers, RetrySchedule, StoreHealth, WebhookDeliveries, WebhookEndpointRepository,
+    WorkerSettings,
 };
 
 use crate::config::{
     Config, DatabaseSettings, HttpSettings, KycProviderKind, KycSettings, MailSettings, Storage,
 };
 use crate::secret::{self, SecretSource};
+use crate::webhooks::Webhooks;
 
-/// A bound, wired, not yet running service, and its KYC mail worker.
+/// A bound, wired, not yet running service, and its background workers (the KYC mail and
+/// webhook deliveries, the delivery retention job).
 pub struct Application {
     port: u16,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
-    stop_worker: tokio::sync::watch::Sender<bool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
 }
@@ -45,6 +49,8 @@ struct Stores {
     outbox: Arc<dyn Outbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    endpoints: Arc<dyn WebhookEndpointRepository>,
+    deliveries: Arc<dyn WebhookDeliveries>,
 }
 
 impl Stores {
@@ -55,7 +61,9 @@ impl Stores {
             directory: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
-            health: store,
+            health: store.clone(),
+            endpoints: store.clone(),
+            deliveries: store,
         }
     }
 }
@@ -66,6 +74,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = config.database.storage()?;
         let keys = token_keys(&config, &storage)?;
+        let sealing_key = crate::webhooks::sealing_key(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
         let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
             format!(
@@ -80,6 +89,14 @@ impl Application {
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let outbox_metrics = OutboxMetrics::new(&registry)?;
+        let webhooks = Webhooks::build(
+            &config,
+            &sealing_key,
+            stores.endpoints.clone(),
+            stores.deliveries.clone(),
+            &outbox_metrics,
+        )?;
         // Events are rendered in the API's wire shapes when they are written.
         let events = Events::new(Arc::new(api::presenter::JsonPresenter));
         let customers = Arc::new(CustomerService::new(stores.customers, kyc, events.clone()));
@@ -96,13 +113,23 @@ impl Application {
             read: web::Data::from(customers as Arc<dyn ReadCustomers>),
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
+            endpoints: web::Data::from(webhooks.service.clone() as Arc<dyn ManageWebhookEndpoints>),
+            deliveries: web::Data::from(webhooks.service.clone() as Arc<dyn ManageDeliveries>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
 
+        let (stop_workers, stop) = tokio::sync::watch::channel(false);
         let mail = KycMailHandler::new(mailer.mailer, stores.directory, events);
-        let (worker, stop_worker) = spawn_mail_worker(&config.mail, stores.outbox, mail, lease);
+        let mut workers = vec![spawn_mail_worker(
+            &config.mail,
+            stores.outbox.clone(),
+            Arc::new(outbox_metrics.wrap(Arc::new(mail))),
+            lease,
+            stop.clone(),
+        )];
+        workers.extend(webhooks.spawn(stores.outbox, &stop));
 
         tracing::info!(
             listen = %address,
@@ -114,8 +141,8 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
-            worker,
-            stop_worker,
+            workers,
+            stop_workers,
             grace: config.http.shutdown_grace(),
             accounts,
         })
@@ -137,19 +164,20 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, letting in-flight requests finish, then stops the
-    /// mail worker after the batch it is sending.
+    /// background workers after the batch each is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        tracing::info!("HTTP server stopped; stopping the KYC mail worker");
-        let _ = self.stop_worker.send(true);
-        // A mail still in flight afterwards keeps its lease and is sent again later (with
-        // the same Message-ID), so the wait is short and bounded.
+        tracing::info!("HTTP server stopped; stopping the KYC mail and webhook workers");
+        let _ = self.stop_workers.send(true);
+        // A mail or delivery still in flight afterwards keeps its lease and is sent again
+        // later (same Message-ID, same webhook-id), so the wait is short and bounded.
         let worker_grace = self.grace.min(Duration::from_secs(10));
-        if tokio::time::timeout(worker_grace, self.worker)
+        let all_stopped = futures_util::future::join_all(self.workers);
+        if tokio::time::timeout(worker_grace, all_stopped)
             .await
             .is_err()
         {
-            tracing::warn!("the KYC mail worker did not stop in time; its mail will be retried");
+            tracing::warn!("a background worker did not stop in time; its jobs will be retried");
         }
         tracing::info!("shut down cleanly");
         served
@@ -191,6 +219,8 @@ struct AppState {
     read: web::Data<dyn ReadCustomers>,
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
+    endpoints: web::Data<dyn ManageWebhookEndpoints>,
+    deliveries: web::Data<dyn ManageDeliveries>,
     throttle: web::Data<LoginThrottle>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
@@ -214,6 +244,8 @@ fn http_server(
             .app_data(state.read)
             .app_data(state.authenticate)
             .app_data(state.status)
+            .app_data(state.endpoints)
+            .app_data(state.deliveries)
             .app_data(state.throttle)
             .configure(api::configure)
             .configure(|cfg| {
@@ -266,20 +298,17 @@ fn build_kyc_provider(
 }
 
 /// Starts the KYC mail worker (the outbox engine with the KYC mail handler); it runs until
-/// the returned sender says `true`.
+/// `stopped` says `true`.
 fn spawn_mail_worker(
     settings: &MailSettings,
     outbox: Arc<dyn Outbox>,
-    handler: KycMailHandler,
+    handler: Arc<dyn JobHandler>,
     lease: Duration,
-) -> (
-    tokio::task::JoinHandle<()>,
-    tokio::sync::watch::Sender<bool>,
-) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     let worker = OutboxWorker::new(
         outbox,
-        Arc::new(handler),
+        handler,
         WorkerSettings {
             batch_size: 20,
             lease,
@@ -288,8 +317,7 @@ fn spawn_mail_worker(
             schedule: RetrySchedule::Exponential(settings.retry_policy()),
         },
     );
-    let running = tokio::spawn(worker.run(settings.poll_interval(), stopped));
-    (running, stop)
+    tokio::spawn(worker.run(settings.poll_interval(), stopped))
 }
 
 /// The configured mail transport and how to describe it in the banner.

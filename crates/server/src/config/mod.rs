@@ -8,6 +8,7 @@ mod http;
 mod kyc;
 mod log;
 mod mail;
+mod webhooks;
 
 pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
@@ -15,6 +16,7 @@ pub use http::HttpSettings;
 pub use kyc::{KycProviderKind, KycSettings};
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
+pub use webhooks::WebhookSettings;
 
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
@@ -101,6 +103,9 @@ pub struct Config {
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
+    /// Outgoing webhooks: the secrets' key, URL rules, delivery pace, retries, retention.
+    #[command(flatten, next_help_heading = "Webhooks")]
+    pub webhooks: WebhookSettings,
     /// Logging.
     #[command(flatten, next_help_heading = "Logging")]
     pub log: LogSettings,
@@ -271,6 +276,16 @@ pub(crate) mod tests {
             "MAIL_POLL_INTERVAL_MS",
             "MAIL_LEASE_SECONDS",
             "MAIL_CONCURRENCY",
+            "SECRETS_ENCRYPTION_KEY",
+            "WEBHOOK_ALLOW_HTTP",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+            "WEBHOOK_CONCURRENCY",
+            "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
+            "WEBHOOK_TIMEOUT_MS",
+            "WEBHOOK_RETRY_SCHEDULE",
+            "WEBHOOK_POLL_INTERVAL_MS",
+            "WEBHOOK_LEASE_SECONDS",
+            "WEBHOOK_DELIVERY_RETENTION_DAYS",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
@@ -293,6 +308,7 @@ pub(crate) mod tests {
             "Authentication:",
             "KYC provider:",
             "Mail:",
+            "Webhooks:",
             "Logging:",
         ];
         let positions: Vec<_> = headings.iter().map(|h| at(h)).collect();
@@ -301,6 +317,10 @@ pub(crate) mod tests {
         assert!(
             at("Database:") < at("--db-pool-size") && at("--db-pool-size") < at("Authentication:")
         );
-        assert!(at("Mail:") < at("--smtp-url") && at("--smtp-url") < at("Logging:"));
+        assert!(at("Mail:") < at("--smtp-url") && at("--smtp-url") < at("Webhooks:"));
+        assert!(
+            at("Webhooks:") < at("--webhook-retry-schedule")
+                && at("--webhook-retry-schedule") < at("Logging:")
+        );
     }
 }
