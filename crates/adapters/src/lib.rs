@@ -8,6 +8,9 @@
 //! - [`metrics`]: a KYC provider decorator recording Prometheus metrics.
 //! - [`kyc_metrics`]: the KYC lifecycle's Prometheus metrics, as decorators of its ports.
 //! - [`password`]: the secret-hasher port with argon2id.
+//! - [`secret_box`]: the secret-box port with AES-256-GCM (webhook signing secrets).
+//! - [`webhook`]: the webhook-sender port over HTTP: Standard Webhooks signatures and a
+//!   guard against requests into the service's own network.
 //!
 //! Mapping between rows or wire types and domain types lives here and nowhere else.
 
@@ -17,7 +20,9 @@ pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod sandbox;
+pub mod secret_box;
 pub mod store;
+pub mod webhook;
 
 // The backend modules stay reachable where callers have always found them.
 pub use store::{postgres, sqlite, DbPool, PoolSettings, Store};

@@ -1,11 +1,16 @@
-//! A KYC provider decorator that records each call's latency and outcome in Prometheus.
+//! Prometheus decorators around ports: the KYC provider (each call's latency and outcome)
+//! and the outbox's job handlers (attempts and ends, by kind and outcome).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
-use prometheus::{HistogramOpts, HistogramVec, Registry};
+use chrono::{DateTime, Utc};
+use ports::{
+    Attempted, Effects, IssuedKycLink, JobHandler, JobKind, KycLinkRequest, KycProvider,
+    KycProviderError, OutboxJob, ProviderKycState, RepositoryError,
+};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Wraps a provider; `kyc_provider_request_duration_seconds{provider,outcome}` counts and
 /// times every call (`outcome`: `ok`, `rejected`, `timeout`, `unavailable`).
@@ -60,5 +65,85 @@ impl KycProvider for MeteredKycProvider {
         target: &domain::ProviderRef,
     ) -> Result<ProviderKycState, KycProviderError> {
         self.inner.fetch_kyc_state(target).await
+    }
+}
+
+/// The outbox's counters, registered once and shared by every kind's handler.
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    attempts: IntCounterVec,
+    ended: IntCounterVec,
+}
+
+impl OutboxMetrics {
+    /// Registers `outbox_attempts_total{kind,outcome}` (each attempt: `delivered` or
+    /// `failed`) and `outbox_jobs_ended_total{kind,outcome}` (each job's end: `delivered`,
+    /// or `failed` once given up) in `registry`.
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let attempts = IntCounterVec::new(
+            Opts::new(
+                "outbox_attempts_total",
+                "Outbox job attempts (KYC mails, webhook deliveries), by kind and outcome",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let ended = IntCounterVec::new(
+            Opts::new(
+                "outbox_jobs_ended_total",
+                "Outbox jobs delivered or given up, by kind and outcome",
+            ),
+            &["kind", "outcome"],
+        )?;
+        registry.register(Box::new(attempts.clone()))?;
+        registry.register(Box::new(ended.clone()))?;
+        Ok(Self { attempts, ended })
+    }
+
+    /// `handler`, counted.
+    pub fn wrap(&self, handler: Arc<dyn JobHandler>) -> MeteredJobHandler {
+        MeteredJobHandler {
+            inner: handler,
+            metrics: self.clone(),
+        }
+    }
+}
+
+/// A job handler decorator counting attempts and ends in [`OutboxMetrics`].
+pub struct MeteredJobHandler {
+    inner: Arc<dyn JobHandler>,
+    metrics: OutboxMetrics,
+}
+
+#[async_trait]
+impl JobHandler for MeteredJobHandler {
+    fn kind(&self) -> JobKind {
+        self.inner.kind()
+    }
+
+    async fn attempt(&self, job: &OutboxJob) -> Attempted {
+        let attempted = self.inner.attempt(job).await;
+        let outcome = match attempted {
+            Attempted::Delivered { .. } => "delivered",
+            Attempted::Failed { .. } => "failed",
+        };
+        self.metrics
+            .attempts
+            .with_label_values(&[self.inner.kind().as_str(), outcome])
+            .inc();
+        attempted
+    }
+
+    async fn on_end(
+        &self,
+        job: &OutboxJob,
+        delivered: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Effects, RepositoryError> {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.metrics
+            .ended
+            .with_label_values(&[self.inner.kind().as_str(), outcome])
+            .inc();
+        self.inner.on_end(job, delivered, at).await
     }
 }

@@ -35,7 +35,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             body: ErrorBody {
@@ -48,7 +48,7 @@ impl ApiError {
         }
     }
 
-    fn with_details(mut self, details: serde_json::Value) -> Self {
+    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
         self.body.details = Some(details);
         self
     }
@@ -306,7 +306,7 @@ impl ResponseError for ApiError {
 }
 
 /// Logs a failure's whole cause chain once, here at the edge.
-fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)) {
+pub(crate) fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)) {
     let mut chain = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod ops;
 pub mod presenter;
+pub mod provider_events;
 pub mod routing;
 pub mod sandbox;
 pub mod sessions;
@@ -54,7 +55,47 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/webhooks/bridge",
-        route: || web::route().to(webhooks::bridge_webhook),
+        route: || web::route().to(provider_events::bridge_webhook),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints",
+        route: || web::route().to(webhooks::endpoints::create_webhook_endpoint),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints",
+        route: || web::route().to(webhooks::endpoints::list_webhook_endpoints),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::get_webhook_endpoint),
+    },
+    Endpoint {
+        method: "PATCH",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::update_webhook_endpoint),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/webhook-endpoints/{id}",
+        route: || web::route().to(webhooks::endpoints::delete_webhook_endpoint),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/rotate-secret",
+        route: || web::route().to(webhooks::endpoints::rotate_webhook_endpoint_secret),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/webhook-endpoints/{id}/deliveries",
+        route: || web::route().to(webhooks::deliveries::list_webhook_deliveries),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/webhook-endpoints/{id}/deliveries/{delivery_id}/retry",
+        route: || web::route().to(webhooks::deliveries::retry_webhook_delivery),
     },
     Endpoint {
         method: "POST",
@@ -110,9 +151,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `ReadKyc`,
-/// `KycLifecycle`, `Authenticate`, `AccountStatus` and `StoreHealth`, plus
-/// `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>` and
-/// `web::Data<ports::Idempotency>`; and, to receive Bridge's webhooks,
+/// `KycLifecycle`, `Authenticate`, `AccountStatus`, `StoreHealth`, `ManageWebhookEndpoints` and
+/// `ManageDeliveries`, plus `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>`
+/// and `web::Data<ports::Idempotency>`; and, to receive Bridge's webhooks,
 /// `web::Data<dyn ports::ProviderEventVerifier>` (without it `POST /webhooks/bridge` answers
 /// `404`). Wrap the app in `middleware::from_fn(hardening::guard)` and, outside it,
 /// `middleware::from_fn(ops::observe)`.

@@ -10,7 +10,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::customers::{create, data, kyc, read};
-use crate::{error, ops, sandbox, sessions, webhooks};
+use crate::webhooks::{body as webhook_body, data as webhook_data, deliveries, endpoints};
+use crate::{error, ops, provider_events, sandbox, sessions};
 
 // Also named here because callers outside this crate (the server's tests) use this path.
 pub use crate::examples::{seed_customer_example, seed_request_example};
@@ -30,6 +31,14 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         read::get_customer,
         read::list_customers,
         kyc::get_customer_kyc,
+        endpoints::create_webhook_endpoint,
+        endpoints::list_webhook_endpoints,
+        endpoints::get_webhook_endpoint,
+        endpoints::update_webhook_endpoint,
+        endpoints::delete_webhook_endpoint,
+        endpoints::rotate_webhook_endpoint_secret,
+        deliveries::list_webhook_deliveries,
+        deliveries::retry_webhook_delivery,
         sessions::login,
         sessions::refresh,
         ops::healthz,
@@ -40,7 +49,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         docs_initializer,
         docs_script,
         docs_stylesheet,
-        webhooks::bridge_webhook,
+        provider_events::bridge_webhook,
     ),
     components(schemas(
         create::CreateCustomerBody,
@@ -51,8 +60,17 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         kyc::KycData,
         kyc::KycHistoryData,
         kyc::WireKycSource,
-        webhooks::EventReceived,
-        webhooks::EventOutcome,
+        provider_events::EventReceived,
+        provider_events::EventOutcome,
+        webhook_body::CreateEndpointBody,
+        webhook_body::UpdateEndpointBody,
+        webhook_data::EndpointData,
+        webhook_data::WireEventType,
+        webhook_data::DeliveryData,
+        webhook_data::DeliveryState,
+        webhook_data::EndpointListResponse,
+        webhook_data::DeliveryListResponse,
+        webhook_data::DeletedEndpoint,
         sessions::LoginBody,
         sessions::TokenData,
         error::ErrorBody,
@@ -61,6 +79,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     modifiers(&BearerAuth),
     tags(
         (name = "customers", description = "Registering and reading customers"),
+        (name = "webhooks", description = "Webhook endpoints: signed events (Standard Webhooks) about the account's customers, and their deliveries"),
         (name = "auth", description = "Access tokens for accounts"),
         (name = "operations", description = "Health and metrics"),
         (name = "docs", description = "This document and its reference page"),

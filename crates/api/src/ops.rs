@@ -10,8 +10,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage as _, HttpResponse};
 use ports::StoreHealth;
 use prometheus::{
-    Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder as _, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use serde::Serialize;
 use tracing::Instrument as _;
@@ -35,6 +35,8 @@ pub struct Metrics {
     pool_waiting: IntGauge,
     outbox_queued: IntGauge,
     outbox_oldest_age: Gauge,
+    jobs_queued: IntGaugeVec,
+    jobs_oldest_age: GaugeVec,
 }
 
 impl Metrics {
@@ -73,6 +75,22 @@ impl Metrics {
             "kyc_mail_outbox_oldest_age_seconds",
             "Age of the oldest queued KYC mail (0 when none)",
         )?;
+        let jobs_queued = IntGaugeVec::new(
+            Opts::new(
+                "outbox_jobs_queued",
+                "Outbox jobs queued (due now or waiting for a retry), by kind",
+            ),
+            &["kind"],
+        )?;
+        let jobs_oldest_age = GaugeVec::new(
+            Opts::new(
+                "outbox_oldest_job_age_seconds",
+                "Age of the oldest queued outbox job, by kind (0 when none)",
+            ),
+            &["kind"],
+        )?;
+        registry.register(Box::new(jobs_queued.clone()))?;
+        registry.register(Box::new(jobs_oldest_age.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(pool_in_use.clone()))?;
@@ -89,6 +107,8 @@ impl Metrics {
             pool_waiting,
             outbox_queued,
             outbox_oldest_age,
+            jobs_queued,
+            jobs_oldest_age,
         })
     }
 
@@ -220,7 +240,8 @@ pub async fn readyz(store: web::Data<dyn StoreHealth>) -> HttpResponse {
 }
 
 /// Every metric in Prometheus text format: requests and latency by route and status, the
-/// database pool, KYC provider calls, the mail outbox. No authentication.
+/// database pool, KYC provider calls, the outbox (depth and oldest job per kind, attempts
+/// and ends by kind and outcome). No authentication.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -242,14 +263,25 @@ pub async fn metrics(
     metrics
         .pool_waiting
         .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
-    match store.outbox_backlog().await {
-        Ok(backlog) => {
-            metrics
-                .outbox_queued
-                .set(i64::try_from(backlog.queued).unwrap_or(i64::MAX));
-            metrics
-                .outbox_oldest_age
-                .set(backlog.oldest_age.map_or(0.0, |age| age.as_secs_f64()));
+    match store.outbox_backlogs().await {
+        Ok(backlogs) => {
+            for (kind, backlog) in backlogs {
+                let queued = i64::try_from(backlog.queued).unwrap_or(i64::MAX);
+                let oldest = backlog.oldest_age.map_or(0.0, |age| age.as_secs_f64());
+                metrics
+                    .jobs_queued
+                    .with_label_values(&[kind.as_str()])
+                    .set(queued);
+                metrics
+                    .jobs_oldest_age
+                    .with_label_values(&[kind.as_str()])
+                    .set(oldest);
+                // The KYC mail's own names, from before the outbox served other kinds.
+                if kind == ports::JobKind::KycMail {
+                    metrics.outbox_queued.set(queued);
+                    metrics.outbox_oldest_age.set(oldest);
+                }
+            }
         }
         Err(e) => tracing::warn!(error = %e, "could not read the outbox backlog for /metrics"),
     }

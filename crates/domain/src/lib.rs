@@ -5,9 +5,11 @@
 
 mod account;
 mod customer;
+mod endpoint;
 mod fields;
 mod history;
 mod kyc;
+mod signing_secret;
 mod text;
 mod validation;
 mod webhook;
@@ -16,10 +18,15 @@ pub use account::{Account, AccountName};
 pub use customer::{
     AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
 };
+pub use endpoint::{
+    EndpointDescription, UrlRules, WebhookEndpoint, WebhookHost, WebhookUrl, MAX_DESCRIPTION_CHARS,
+    MAX_URL_CHARS,
+};
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
 pub use history::KycHistoryEntry;
 pub use kyc::{
     KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
 };
+pub use signing_secret::{SigningSecret, SIGNING_KEY_BYTES, SIGNING_SECRET_PREFIX};
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{EndpointId, EventFilter, EventId, WebhookEventType};

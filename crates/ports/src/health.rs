@@ -1,11 +1,11 @@
 //! What operators ask of the store: is it ready to serve, how busy is its pool, how far
-//! behind is the mail outbox.
+//! behind is each kind of outbox job.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::RepositoryError;
+use crate::{JobKind, RepositoryError};
 
 /// Occupancy of a database connection pool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct PoolState {
     pub waiting: u64,
 }
 
-/// The KYC mail jobs still to be sent.
+/// The jobs of one kind still to be done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxBacklog {
     /// Jobs queued (due now or waiting for a retry).
@@ -38,4 +38,6 @@ pub trait StoreHealth: Send + Sync + 'static {
     fn pool_state(&self) -> PoolState;
     /// The mail outbox's backlog.
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, RepositoryError>;
+    /// The backlog of every kind of outbox job ([`JobKind::ALL`]).
+    async fn outbox_backlogs(&self) -> Result<Vec<(JobKind, OutboxBacklog)>, RepositoryError>;
 }

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod outbox;
 pub mod provider_events;
 pub mod repository;
+pub mod webhooks;
 
 pub use accounts::{
     AccountRepository, AccountService, AccountStatus, Authenticate, LoginError, SecretHasher,
@@ -48,6 +49,12 @@ pub use repository::{
     CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
     QueuedKycMail, RepositoryError,
 };
+pub use webhooks::{
+    CreatedEndpoint, DeliveryError, DeliveryPage, DeliveryRecord, DeliveryRetention,
+    DeliveryStatus, EndpointChange, EndpointError, EndpointPatch, ListDeliveries, ManageDeliveries,
+    ManageWebhookEndpoints, NewEndpoint, SecretBox, WebhookDeliveries, WebhookDeliveryHandler,
+    WebhookEndpointRepository, WebhookEndpointService, WebhookSender, WebhookSettings,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, MockSecretHasher};
@@ -71,3 +78,8 @@ pub use outbox::{MockJobHandler, MockOutbox};
 pub use provider_events::MockProviderEventVerifier;
 #[cfg(any(test, feature = "mock"))]
 pub use repository::{MockCustomerDirectory, MockCustomerRepository};
+#[cfg(any(test, feature = "mock"))]
+pub use webhooks::{
+    MockManageDeliveries, MockManageWebhookEndpoints, MockSecretBox, MockWebhookDeliveries,
+    MockWebhookEndpointRepository, MockWebhookSender,
+};

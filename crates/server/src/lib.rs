@@ -7,6 +7,7 @@ mod lifecycle;
 pub mod secret;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::{Cli, Command, Config};
 pub use startup::Application;

@@ -10,7 +10,7 @@ use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use adapters::bridge::BridgeKycProvider;
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
-use adapters::metrics::MeteredKycProvider;
+use adapters::metrics::{MeteredKycProvider, OutboxMetrics};
 use adapters::password::Argon2Hasher;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::Store;
@@ -20,9 +20,10 @@ use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
     CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
-    KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSyncQueue, Mailer, Outbox,
-    OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc, RetrySchedule, StoreHealth,
-    WorkerSettings,
+    JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSyncQueue, Mailer,
+    ManageDeliveries, ManageWebhookEndpoints, Outbox, OutboxWorker, ProviderEventVerifier,
+    ReadCustomers, ReadKyc, RetrySchedule, StoreHealth, WebhookDeliveries,
+    WebhookEndpointRepository, WorkerSettings,
 };
 
 use crate::config::{
@@ -30,17 +31,16 @@ use crate::config::{
 };
 use crate::lifecycle::Lifecycle;
 use crate::secret::{self, SecretSource};
+use crate::webhooks::Webhooks;
 
-/// A bound, wired, not yet running service, its KYC mail worker and its idempotency key
-/// purge.
+/// A bound, wired, not yet running service, and its background workers (the KYC mail and
+/// webhook deliveries, the delivery retention job, the idempotency key purge, the KYC
+/// poller and receipt retention).
 pub struct Application {
     port: u16,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
-    purge: tokio::task::JoinHandle<()>,
-    /// The KYC lifecycle's workers (poller, receipt retention), stopped with the mail worker.
-    lifecycle_workers: Vec<tokio::task::JoinHandle<()>>,
-    stop_worker: tokio::sync::watch::Sender<bool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    stop_workers: tokio::sync::watch::Sender<bool>,
     grace: Duration,
     accounts: Arc<AccountService>,
 }
@@ -55,6 +55,8 @@ struct Stores {
     idempotency: Arc<dyn IdempotencyStore>,
     kyc: Arc<dyn KycReports>,
     sync: Arc<dyn KycSyncQueue>,
+    endpoints: Arc<dyn WebhookEndpointRepository>,
+    deliveries: Arc<dyn WebhookDeliveries>,
 }
 
 impl Stores {
@@ -68,7 +70,9 @@ impl Stores {
             health: store.clone(),
             idempotency: store.clone(),
             kyc: store.clone(),
-            sync: store,
+            sync: store.clone(),
+            endpoints: store.clone(),
+            deliveries: store,
         }
     }
 }
@@ -79,6 +83,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = config.database.storage()?;
         let keys = token_keys(&config, &storage)?;
+        let sealing_key = crate::webhooks::sealing_key(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
         let webhook_verifier = config.lifecycle.webhook_verifier()?;
         let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
@@ -95,6 +100,14 @@ impl Application {
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
         let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let outbox_metrics = OutboxMetrics::new(&registry)?;
+        let webhooks = Webhooks::build(
+            &config,
+            &sealing_key,
+            stores.endpoints.clone(),
+            stores.deliveries.clone(),
+            &outbox_metrics,
+        )?;
         // Events are rendered in the API's wire shapes when they are written.
         let events = Events::new(Arc::new(api::presenter::JsonPresenter));
         let lifecycle = Lifecycle::build(
@@ -124,6 +137,8 @@ impl Application {
             read: web::Data::from(customers as Arc<dyn ReadCustomers>),
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
+            endpoints: web::Data::from(webhooks.service.clone() as Arc<dyn ManageWebhookEndpoints>),
+            deliveries: web::Data::from(webhooks.service.clone() as Arc<dyn ManageDeliveries>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
             idempotency: web::Data::from(idempotency.clone()),
             read_kyc: web::Data::from(lifecycle.read.clone()),
@@ -133,14 +148,21 @@ impl Application {
         };
         let server = http_server(&config.http, listener, state)?;
 
+        let (stop_workers, stop) = tokio::sync::watch::channel(false);
         let mail = KycMailHandler::new(mailer.mailer, stores.directory, events);
-        let (worker, stop_worker) = spawn_mail_worker(&config.mail, stores.outbox, mail, lease);
-        let purge = tokio::spawn(
-            idempotency
-                .purge_periodically(config.idempotency.purge_interval(), stop_worker.subscribe()),
-        );
-        let lifecycle_workers =
-            lifecycle.spawn_workers(&config.lifecycle, kyc, stop_worker.subscribe());
+        let mut workers = vec![spawn_mail_worker(
+            &config.mail,
+            stores.outbox.clone(),
+            Arc::new(outbox_metrics.wrap(Arc::new(mail))),
+            lease,
+            stop.clone(),
+        )];
+        workers.extend(webhooks.spawn(stores.outbox, &stop));
+        workers.push(tokio::spawn(idempotency.purge_periodically(
+            config.idempotency.purge_interval(),
+            stop.clone(),
+        )));
+        workers.extend(lifecycle.spawn_workers(&config.lifecycle, kyc, stop.clone()));
 
         tracing::info!(
             listen = %address,
@@ -152,10 +174,8 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
-            worker,
-            purge,
-            lifecycle_workers,
-            stop_worker,
+            workers,
+            stop_workers,
             grace: config.http.shutdown_grace(),
             accounts,
         })
@@ -177,32 +197,22 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, letting in-flight requests finish, then stops the
-    /// idempotency key purge and the mail worker after the batch it is sending.
+    /// background workers after the batch each is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        tracing::info!("HTTP server stopped; stopping the KYC mail worker");
-        let _ = self.stop_worker.send(true);
-        // A purge stops between two runs; one in progress is a single short statement.
-        if tokio::time::timeout(Duration::from_secs(5), self.purge)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the idempotency key purge did not stop in time");
-        }
-        // A mail still in flight afterwards keeps its lease and is sent again later (with
-        // the same Message-ID), so the wait is short and bounded.
+        tracing::info!("HTTP server stopped; stopping the KYC mail and webhook workers");
+        let _ = self.stop_workers.send(true);
+        // A mail or delivery still in flight afterwards keeps its lease and is sent again
+        // later (same Message-ID, same webhook-id), a poll cut off is retried by any instance
+        // once its lease ends, and a purge in progress is one short statement: so the wait is
+        // short and bounded.
         let worker_grace = self.grace.min(Duration::from_secs(10));
-        if tokio::time::timeout(worker_grace, self.worker)
+        let all_stopped = futures_util::future::join_all(self.workers);
+        if tokio::time::timeout(worker_grace, all_stopped)
             .await
             .is_err()
         {
-            tracing::warn!("the KYC mail worker did not stop in time; its mail will be retried");
-        }
-        // A poll cut off keeps its lease and is retried by any instance once it ends.
-        for worker in self.lifecycle_workers {
-            if tokio::time::timeout(worker_grace, worker).await.is_err() {
-                tracing::warn!("a KYC lifecycle worker did not stop in time");
-            }
+            tracing::warn!("a background worker did not stop in time; its jobs will be retried");
         }
         tracing::info!("shut down cleanly");
         served
@@ -244,6 +254,8 @@ struct AppState {
     read: web::Data<dyn ReadCustomers>,
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
+    endpoints: web::Data<dyn ManageWebhookEndpoints>,
+    deliveries: web::Data<dyn ManageDeliveries>,
     throttle: web::Data<LoginThrottle>,
     idempotency: web::Data<Idempotency>,
     read_kyc: web::Data<dyn ReadKyc>,
@@ -272,6 +284,8 @@ fn http_server(
             .app_data(state.read)
             .app_data(state.authenticate)
             .app_data(state.status)
+            .app_data(state.endpoints)
+            .app_data(state.deliveries)
             .app_data(state.throttle)
             .app_data(state.idempotency)
             .app_data(state.read_kyc)
@@ -332,20 +346,17 @@ fn build_kyc_provider(
 }
 
 /// Starts the KYC mail worker (the outbox engine with the KYC mail handler); it runs until
-/// the returned sender says `true`.
+/// `stopped` says `true`.
 fn spawn_mail_worker(
     settings: &MailSettings,
     outbox: Arc<dyn Outbox>,
-    handler: KycMailHandler,
+    handler: Arc<dyn JobHandler>,
     lease: Duration,
-) -> (
-    tokio::task::JoinHandle<()>,
-    tokio::sync::watch::Sender<bool>,
-) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     let worker = OutboxWorker::new(
         outbox,
-        Arc::new(handler),
+        handler,
         WorkerSettings {
             batch_size: 20,
             lease,
@@ -354,8 +365,7 @@ fn spawn_mail_worker(
             schedule: RetrySchedule::Exponential(settings.retry_policy()),
         },
     );
-    let running = tokio::spawn(worker.run(settings.poll_interval(), stopped));
-    (running, stop)
+    tokio::spawn(worker.run(settings.poll_interval(), stopped))
 }
 
 /// The configured mail transport and how to describe it in the banner.

@@ -1,4 +1,4 @@
-//! What operators ask of the store: readiness, pool occupancy, outbox backlog.
+//! What operators ask of the store: readiness, pool occupancy, outbox backlogs.
 
 use async_trait::async_trait;
 use ports::{JobKind, Outbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
@@ -29,5 +29,13 @@ impl StoreHealth for Store {
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, RepositoryError> {
         self.backlog(JobKind::KycMail).await
+    }
+
+    async fn outbox_backlogs(&self) -> Result<Vec<(JobKind, OutboxBacklog)>, RepositoryError> {
+        let mut backlogs = Vec::with_capacity(JobKind::ALL.len());
+        for kind in JobKind::ALL {
+            backlogs.push((kind, self.backlog(kind).await?));
+        }
+        Ok(backlogs)
     }
 }

@@ -23,6 +23,8 @@
 
 mod accounts;
 mod customers;
+mod deliveries;
+mod endpoints;
 mod events;
 mod health;
 mod idempotency;
@@ -106,6 +108,11 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// claimers as far as this backend locks rows. Called inside a
     /// [`Self::write_transaction`].
     fn lock_due_syncs(&mut self, due: kyc_sync::due_syncs) -> QueryResult<Vec<Id>>;
+
+    /// Holds the account's row against other writers until the transaction ends, so that
+    /// a count of its rows elsewhere stays true until the transaction's insert (the
+    /// webhook endpoint limit). Called inside a [`Self::write_transaction`].
+    fn lock_account(&mut self, account: Id) -> QueryResult<()>;
 
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;

@@ -69,6 +69,16 @@ impl StoreConnection for PgConnection {
         due.for_update().skip_locked().load(self)
     }
 
+    fn lock_account(&mut self, account: Id) -> QueryResult<()> {
+        super::schema::accounts::table
+            .find(account)
+            .select(super::schema::accounts::id)
+            .for_update()
+            .first::<Id>(self)
+            .optional()
+            .map(drop)
+    }
+
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {
         self.has_pending_migration(MIGRATIONS)
             .map_err(DieselError::QueryBuilderError)

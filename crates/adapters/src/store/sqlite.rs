@@ -102,6 +102,11 @@ impl StoreConnection for SqliteConnection {
         due.load(self)
     }
 
+    fn lock_account(&mut self, _account: Id) -> QueryResult<()> {
+        // The IMMEDIATE transaction already holds the database's one write lock.
+        Ok(())
+    }
+
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {
         self.has_pending_migration(MIGRATIONS)
             .map_err(DieselError::QueryBuilderError)

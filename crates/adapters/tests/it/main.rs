@@ -19,3 +19,5 @@ mod outbox_contract;
 mod repository_contract;
 mod sqlite_format;
 mod stores;
+mod webhook_contract;
+mod webhook_sender;

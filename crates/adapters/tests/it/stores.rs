@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use ports::{
     AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, KycReports,
-    KycSyncQueue, Outbox, StoreHealth,
+    KycSyncQueue, Outbox, StoreHealth, WebhookDeliveries, WebhookEndpointRepository,
 };
 use testkit::{TempSqlite, TestPostgres};
 
@@ -22,6 +22,8 @@ pub struct Store {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub kyc: Arc<dyn KycReports>,
     pub sync: Arc<dyn KycSyncQueue>,
+    pub endpoints: Arc<dyn WebhookEndpointRepository>,
+    pub deliveries: Arc<dyn WebhookDeliveries>,
     /// The database itself, for the few tests that must set up or inspect rows no port
     /// writes or reads yet.
     pub raw: RawDb,
@@ -88,7 +90,9 @@ impl Store {
             health: repo.clone(),
             idempotency: repo.clone(),
             kyc: repo.clone(),
-            sync: repo,
+            sync: repo.clone(),
+            endpoints: repo.clone(),
+            deliveries: repo,
             raw,
         }
     }

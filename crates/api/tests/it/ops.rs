@@ -49,18 +49,30 @@ async fn readyz_follows_the_store() {
 }
 
 #[actix_web::test]
-async fn metrics_count_requests_by_route_template_and_show_pool_and_outbox() {
+async fn metrics_count_requests_by_route_template_and_show_pool_and_every_outbox_kind() {
     let mut health = MockStoreHealth::new();
     health.expect_pool_state().returning(|| ports::PoolState {
         in_use: 2,
         idle: 3,
         waiting: 1,
     });
-    health.expect_outbox_backlog().returning(|| {
-        Ok(ports::OutboxBacklog {
-            queued: 4,
-            oldest_age: Some(Duration::from_secs(90)),
-        })
+    health.expect_outbox_backlogs().returning(|| {
+        Ok(vec![
+            (
+                ports::JobKind::KycMail,
+                ports::OutboxBacklog {
+                    queued: 4,
+                    oldest_age: Some(Duration::from_secs(90)),
+                },
+            ),
+            (
+                ports::JobKind::Webhook,
+                ports::OutboxBacklog {
+                    queued: 7,
+                    oldest_age: None,
+                },
+            ),
+        ])
     });
     let mut read = MockReadCustomers::new();
     read.expect_get_customer().returning(|_, _| Ok(None));
@@ -105,6 +117,10 @@ async fn metrics_count_requests_by_route_template_and_show_pool_and_outbox() {
         "db_pool_waiting 1",
         "kyc_mail_outbox_queued 4",
         "kyc_mail_outbox_oldest_age_seconds 90",
+        r#"outbox_jobs_queued{kind="kyc_mail"} 4"#,
+        r#"outbox_jobs_queued{kind="webhook"} 7"#,
+        r#"outbox_oldest_job_age_seconds{kind="kyc_mail"} 90"#,
+        r#"outbox_oldest_job_age_seconds{kind="webhook"} 0"#,
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }

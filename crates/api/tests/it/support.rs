@@ -156,6 +156,7 @@ impl Ports {
         let mut health = MockStoreHealth::new();
         health.expect_readiness().never();
         health.expect_outbox_backlog().never();
+        health.expect_outbox_backlogs().never();
         health.expect_pool_state().never();
         let mut read_kyc = MockReadKyc::new();
         read_kyc.expect_kyc_overview().never();

@@ -31,6 +31,9 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// Every kind.
+    pub const ALL: [Self; 2] = [Self::KycMail, Self::Webhook];
+
     /// The store's and the metrics' spelling.
     pub fn as_str(&self) -> &'static str {
         match self {

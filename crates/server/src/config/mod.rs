@@ -10,6 +10,7 @@ mod kyc;
 mod lifecycle;
 mod log;
 mod mail;
+mod webhooks;
 
 pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
@@ -19,6 +20,7 @@ pub use kyc::{KycProviderKind, KycSettings};
 pub use lifecycle::LifecycleSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
+pub use webhooks::WebhookSettings;
 
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
@@ -111,6 +113,9 @@ pub struct Config {
     /// Idempotency keys: lifetime, lease, whether required, purge.
     #[command(flatten, next_help_heading = "Idempotency")]
     pub idempotency: IdempotencySettings,
+    /// Outgoing webhooks: the secrets' key, URL rules, delivery pace, retries, retention.
+    #[command(flatten, next_help_heading = "Webhooks")]
+    pub webhooks: WebhookSettings,
     /// Logging.
     #[command(flatten, next_help_heading = "Logging")]
     pub log: LogSettings,
@@ -316,6 +321,16 @@ pub(crate) mod tests {
             "KYC_SYNC_INTERVAL_SECONDS",
             "KYC_SYNC_BATCH",
             "PROVIDER_EVENT_RETENTION_DAYS",
+            "SECRETS_ENCRYPTION_KEY",
+            "WEBHOOK_ALLOW_HTTP",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+            "WEBHOOK_CONCURRENCY",
+            "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
+            "WEBHOOK_TIMEOUT_MS",
+            "WEBHOOK_RETRY_SCHEDULE",
+            "WEBHOOK_POLL_INTERVAL_MS",
+            "WEBHOOK_LEASE_SECONDS",
+            "WEBHOOK_DELIVERY_RETENTION_DAYS",
         ] {
             assert!(
                 help.contains(&format!("env: {var}")),
@@ -340,6 +355,7 @@ pub(crate) mod tests {
             "KYC lifecycle:",
             "Mail:",
             "Idempotency:",
+            "Webhooks:",
             "Logging:",
         ];
         let positions: Vec<_> = headings.iter().map(|h| at(h)).collect();
@@ -348,6 +364,10 @@ pub(crate) mod tests {
         assert!(
             at("Database:") < at("--db-pool-size") && at("--db-pool-size") < at("Authentication:")
         );
-        assert!(at("Mail:") < at("--smtp-url") && at("--smtp-url") < at("Logging:"));
+        assert!(at("Mail:") < at("--smtp-url") && at("--smtp-url") < at("Webhooks:"));
+        assert!(
+            at("Webhooks:") < at("--webhook-retry-schedule")
+                && at("--webhook-retry-schedule") < at("Logging:")
+        );
     }
 }

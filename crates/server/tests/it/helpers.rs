@@ -7,6 +7,8 @@ use uuid::Uuid;
 use wiremock::MockServer;
 
 pub const SECRET: &str = "black-box-test-secret-black-box-test-secret";
+/// The key that seals webhook secrets in the PostgreSQL-backed test apps.
+pub const ENCRYPTION_KEY: &str = "5f1d3c0b9a8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504";
 
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
@@ -137,6 +139,7 @@ pub async fn start_on_database_url(url: &str, bridge: &MockServer, extra: &[&str
     let defaults = [
         ("--database-url", url),
         ("--jwt-secret", SECRET),
+        ("--secrets-encryption-key", ENCRYPTION_KEY),
         ("--kyc-provider", "bridge"),
         ("--bridge-api-url", bridge_url.as_str()),
         ("--bridge-api-key", "sk-test-key"),

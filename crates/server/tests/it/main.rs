@@ -17,4 +17,5 @@ mod ops;
 mod postgres_bridge;
 mod process;
 mod shutdown;
+mod webhooks;
 mod zero_config;

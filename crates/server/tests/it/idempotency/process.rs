@@ -25,6 +25,7 @@ fn binary(db: &Db, data: &TempSqlite, bridge: &str) -> std::process::Command {
         .env("DATABASE_URL", db.url())
         .env("DATA_DIR", data.dir())
         .env("JWT_SECRET", JWT_SECRET)
+        .env("SECRETS_ENCRYPTION_KEY", crate::helpers::ENCRYPTION_KEY)
         .env("KYC_PROVIDER", "bridge")
         .env("BRIDGE_API_URL", bridge)
         .env("BRIDGE_API_KEY", "sk-test")
