@@ -7,6 +7,7 @@ mod account;
 mod customer;
 mod fields;
 mod kyc;
+pub mod submission;
 mod text;
 mod validation;
 
@@ -17,5 +18,9 @@ pub use customer::{
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
 pub use kyc::{
     KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
+};
+pub use submission::{
+    KycSubmission, KycSubmissionRecord, SignedAgreementId, SubmissionId, SubmissionOutcome,
+    SubmissionSummary,
 };
 pub use validation::{FieldError, ValidationErrors};
