@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod customers;
 pub mod health;
 pub mod kyc;
+pub mod kyc_submissions;
 pub mod mail;
 pub mod repository;
 
@@ -21,6 +22,12 @@ pub use customers::{
 };
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+pub use kyc_submissions::{
+    ClaimOutcome, CustomerKycChange, CustomerKycError, KycSubmissionRepository,
+    KycSubmissionRequest, KycSubmissionService, KycSubmitError, SubmissionAccepted,
+    SubmissionClaim, SubmissionFinish, SubmissionPolicy, SubmitKyc, SubmitKycError, TermsOfService,
+    TosLinkRequest,
+};
 pub use mail::{
     kyc_message_id, KycMailJob, KycMailWorker, MailContent, MailError, MailOutbox, Mailer,
     OutgoingMail, RetryPolicy,
@@ -38,6 +45,8 @@ pub use customers::{MockCreateCustomer, MockReadCustomers};
 pub use health::MockStoreHealth;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
+#[cfg(any(test, feature = "mock"))]
+pub use kyc_submissions::{MockKycSubmissionRepository, MockSubmitKyc, MockTermsOfService};
 #[cfg(any(test, feature = "mock"))]
 pub use mail::{MockMailOutbox, MockMailer};
 #[cfg(any(test, feature = "mock"))]

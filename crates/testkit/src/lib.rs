@@ -1,6 +1,6 @@
 //! Test support only — a dev-dependency of the crates' tests, never built into the service:
-//! a fresh PostgreSQL database per test, a temporary SQLite file, sample customers and
-//! accounts, and an SMTP server on loopback that records what it receives.
+//! a fresh PostgreSQL database per test, a temporary SQLite file, sample customers,
+//! accounts and KYC submissions, and an SMTP server on loopback that records what it receives.
 //!
 //! It hands out URLs and paths, not stores: it does not depend on `adapters`, so the
 //! adapters' own tests can use it without a dependency cycle.
@@ -14,8 +14,14 @@ mod fixtures;
 mod postgres;
 mod smtp;
 mod sqlite;
+mod submissions;
 
 pub use fixtures::{register_account, registration, sample_customer};
 pub use postgres::{TestPostgres, DEFAULT_TEST_DATABASE_URL};
 pub use smtp::{ReceivedMail, SmtpSink};
 pub use sqlite::TempSqlite;
+pub use submissions::{
+    business_submission_body, checked_individual, individual_input, individual_submission,
+    individual_submission_body, IMAGE_MARKER, SUBMITTED_BIRTH_DATE, SUBMITTED_PASSPORT_NUMBER,
+    SUBMITTED_SSN,
+};

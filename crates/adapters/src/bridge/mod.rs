@@ -5,11 +5,18 @@
 
 use std::time::Duration;
 
+mod customer_body;
+mod customers;
 mod objects;
 pub mod status;
 
+pub use customers::longest_submission;
+
 use async_trait::async_trait;
-use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+use ports::{
+    IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, KycSubmissionRequest,
+    KycSubmitError, SubmissionAccepted, TosLinkRequest,
+};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -30,6 +37,8 @@ pub struct BridgeSettings {
     pub connect_timeout: Duration,
     /// Limit for one whole request, connection to last body byte.
     pub request_timeout: Duration,
+    /// Limit for one KYC submission request (its body can be tens of megabytes).
+    pub submit_timeout: Duration,
     /// Attempts per customer, first one included (1 means no retry).
     pub max_attempts: u32,
     /// Pause before the first retry; doubled for each further one.
@@ -43,6 +52,7 @@ impl std::fmt::Debug for BridgeSettings {
             .field("api_key", &"<redacted>")
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("submit_timeout", &self.submit_timeout)
             .field("max_attempts", &self.max_attempts)
             .finish()
     }
@@ -53,6 +63,8 @@ impl std::fmt::Debug for BridgeSettings {
 pub struct BridgeKycProvider {
     client: reqwest::Client,
     endpoint: String,
+    base_url: reqwest::Url,
+    submit_timeout: Duration,
     api_key: HeaderValue,
     max_attempts: u32,
     retry_backoff: Duration,
@@ -70,9 +82,13 @@ impl BridgeKycProvider {
             anyhow::anyhow!("BRIDGE_API_KEY contains characters not allowed in a header")
         })?;
         api_key.set_sensitive(true);
+        let base_url = reqwest::Url::parse(&settings.base_url)
+            .map_err(|e| anyhow::anyhow!("BRIDGE_API_URL is not a URL: {e}"))?;
         Ok(Self {
             client,
             endpoint: format!("{}/v0/kyc_links", settings.base_url.trim_end_matches('/')),
+            base_url,
+            submit_timeout: settings.submit_timeout,
             api_key,
             max_attempts: settings.max_attempts.max(1),
             retry_backoff: settings.retry_backoff,
@@ -217,6 +233,19 @@ impl KycProvider for BridgeKycProvider {
                 Err(f) => return Err(f.error),
             }
         }
+    }
+
+    #[tracing::instrument(name = "bridge.submit_kyc", skip_all, fields(customer_id = %request.customer_id))]
+    async fn submit_kyc(
+        &self,
+        request: &KycSubmissionRequest,
+    ) -> Result<SubmissionAccepted, KycSubmitError> {
+        self.submit(request).await
+    }
+
+    #[tracing::instrument(name = "bridge.create_tos_link", skip_all, fields(customer_id = %request.customer_id))]
+    async fn create_tos_link(&self, request: &TosLinkRequest) -> Result<String, KycProviderError> {
+        self.tos_link(request).await
     }
 }
 

@@ -24,6 +24,7 @@
 mod accounts;
 mod customers;
 mod health;
+mod kyc_submissions;
 mod outbox;
 mod pool;
 pub mod postgres;

@@ -34,6 +34,7 @@ diesel::table! {
         last_synced_at -> Nullable<DbTimestamp>,
         version -> BigInt,
         updated_at -> Nullable<DbTimestamp>,
+        signed_agreement_id -> Nullable<Text>,
     }
 }
 
@@ -67,8 +68,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbJson, DbTimestamp, DbUuid};
+
+    kyc_submissions (id) {
+        id -> DbUuid,
+        customer_id -> DbUuid,
+        account_id -> DbUuid,
+        customer_type -> Text,
+        submitted_at -> DbTimestamp,
+        fields -> DbJson,
+        identity_documents -> DbJson,
+        documents -> DbJson,
+        outcome -> Text,
+        kyc_status -> Nullable<Text>,
+        provider_reference -> Nullable<Text>,
+        refused_fields -> DbJson,
+        finished_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(kyc_mail_jobs -> customers (customer_id));
+
+diesel::joinable!(kyc_submissions -> customers (customer_id));
 
 diesel::joinable!(customers -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, customers, kyc_mail_jobs);
+diesel::allow_tables_to_appear_in_same_query!(accounts, customers, kyc_mail_jobs, kyc_submissions);

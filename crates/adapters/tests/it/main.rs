@@ -7,8 +7,10 @@
 )]
 
 mod bridge;
+mod bridge_customers;
 mod health_contract;
 mod kyc_contract;
+mod kyc_submission_contract;
 mod mail;
 mod migrations;
 mod outbox_contract;

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use adapters::PoolSettings;
-use ports::{AccountRepository, CustomerRepository, MailOutbox, StoreHealth};
+use ports::{
+    AccountRepository, CustomerRepository, KycSubmissionRepository, MailOutbox, StoreHealth,
+};
 use testkit::{TempSqlite, TestPostgres};
 
 /// The ports one adapter serves.
@@ -13,16 +15,22 @@ pub struct Store {
     pub outbox: Arc<dyn MailOutbox>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub submissions: Arc<dyn KycSubmissionRepository>,
 }
 
 impl Store {
-    fn of<T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth>(repo: T) -> Self {
+    fn of<
+        T: CustomerRepository + MailOutbox + AccountRepository + StoreHealth + KycSubmissionRepository,
+    >(
+        repo: T,
+    ) -> Self {
         let repo = Arc::new(repo);
         Self {
             customers: repo.clone(),
             outbox: repo.clone(),
             accounts: repo.clone(),
-            health: repo,
+            health: repo.clone(),
+            submissions: repo,
         }
     }
 
