@@ -35,7 +35,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             body: ErrorBody {
@@ -48,7 +48,7 @@ impl ApiError {
         }
     }
 
-    fn with_details(mut self, details: serde_json::Value) -> Self {
+    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
         self.body.details = Some(details);
         self
     }
@@ -129,6 +129,12 @@ impl ApiError {
         e.www_authenticate =
             Some(r#"Bearer realm="customer-onboarding", error="invalid_token""#.into());
         e
+    }
+
+    /// Sends `Retry-After` with this error.
+    pub(crate) fn retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// `503 service_unavailable`, with `Retry-After`.
@@ -239,7 +245,7 @@ impl ResponseError for ApiError {
 }
 
 /// Logs a failure's whole cause chain once, here at the edge.
-fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)) {
+pub(crate) fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)) {
     let mut chain = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod hardening;
+pub mod kyc;
 pub mod openapi;
 pub mod ops;
 pub mod routing;
@@ -42,6 +43,31 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/customers",
         route: || web::route().to(customers::read::list_customers),
+    },
+    // The gate takes a permit, and bounds the body, before the handler's extractors run.
+    Endpoint {
+        method: "POST",
+        path: "/customer/{id}/kyc",
+        route: || {
+            web::route()
+                .to(kyc::submit_kyc)
+                .wrap(actix_web::middleware::from_fn(kyc::kyc_upload_gate))
+        },
+    },
+    Endpoint {
+        method: "GET",
+        path: "/customer/{id}/kyc",
+        route: || web::route().to(kyc::list_kyc_submissions),
+    },
+    Endpoint {
+        method: "POST",
+        path: "/customer/{id}/tos-link",
+        route: || web::route().to(kyc::create_tos_link),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/tos/complete",
+        route: || web::route().to(kyc::complete_tos),
     },
     Endpoint {
         method: "POST",
@@ -97,8 +123,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
-/// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`
-/// and `web::Data<ops::Metrics>`. Wrap the app in `middleware::from_fn(hardening::guard)`
+/// `Authenticate`, `AccountStatus`, `StoreHealth`, `SubmitKyc` and `TermsOfService`, plus
+/// `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>`,
+/// `web::Data<kyc::KycUploadLimits>` and `web::Data<kyc::TosLinks>`. Wrap the app in `middleware::from_fn(hardening::guard)`
 /// and, outside it, `middleware::from_fn(ops::observe)`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config());

@@ -10,6 +10,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::customers::{create, data, read};
+use crate::kyc::{
+    body as kyc_body, business as kyc_business, data as kyc_data, handlers as kyc,
+    person as kyc_person,
+};
 use crate::{error, ops, sandbox, sessions};
 
 // Also named here because callers outside this crate (the server's tests) use this path.
@@ -22,13 +26,18 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         title = "Customer onboarding API",
         description = "Registers customers, obtains hosted KYC links from a KYC provider \
                        (Bridge's KYC Links API or the offline sandbox), stores them and e-mails \
-                       the links. Every error has the shape `{\"error\", \"code\", \"details\"?}`.",
+                       the links; or takes the customer's KYC data by API. Every error has the \
+                       shape `{\"error\", \"code\", \"details\"?}`.",
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
         create::create_customer,
         read::get_customer,
         read::list_customers,
+        kyc::submit_kyc,
+        kyc::list_kyc_submissions,
+        kyc::create_tos_link,
+        kyc::complete_tos,
         sessions::login,
         sessions::refresh,
         ops::healthz,
@@ -41,6 +50,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         docs_stylesheet,
         sandbox::kyc_page,
         sandbox::tos_page,
+        sandbox::tos_acceptance_page,
     ),
     components(schemas(
         create::CreateCustomerBody,
@@ -48,6 +58,21 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         data::CustomerKind,
         data::KycMailState,
         read::ListResponse,
+        kyc_body::KycSubmissionBody,
+        kyc_person::IndividualBody,
+        kyc_person::IndividualKind,
+        kyc_person::AddressBody,
+        kyc_person::IdentityBody,
+        kyc_business::BusinessBody,
+        kyc_business::BusinessKind,
+        kyc_business::AssociatedPersonBody,
+        kyc_business::DocumentBody,
+        kyc_data::SubmissionList,
+        kyc_data::SubmissionData,
+        kyc_data::SubmissionOutcomeData,
+        kyc_data::IdentitySummaryData,
+        kyc_data::DocumentSummaryData,
+        kyc_data::TosLinkData,
         sessions::LoginBody,
         sessions::TokenData,
         error::ErrorBody,
@@ -56,6 +81,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     modifiers(&BearerAuth),
     tags(
         (name = "customers", description = "Registering and reading customers"),
+        (name = "kyc", description = "KYC by API (the customer's data sent instead of the hosted link) and the terms of service it needs"),
         (name = "auth", description = "Access tokens for accounts"),
         (name = "operations", description = "Health and metrics"),
         (name = "docs", description = "This document and its reference page"),

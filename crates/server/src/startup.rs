@@ -15,12 +15,15 @@ use adapters::password::Argon2Hasher;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::Store;
 use anyhow::Context as _;
+use api::kyc::{KycUploadLimits, TosLinks, TosStateKey};
 use api::sessions::LoginThrottle;
 use api::JwtKeys;
+use domain::KycUpdate;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerRepository, CustomerService, KycMailWorker, KycProvider, MailOutbox, Mailer,
-    ReadCustomers, StoreHealth,
+    CustomerRepository, CustomerService, KycMailWorker, KycProvider, KycSubmissionRepository,
+    KycSubmissionService, MailOutbox, Mailer, ReadCustomers, StoreHealth, SubmitKyc,
+    TermsOfService,
 };
 
 use crate::config::{
@@ -44,19 +47,25 @@ struct Stores {
     outbox: Arc<dyn MailOutbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    submissions: Arc<dyn KycSubmissionRepository>,
 }
 
 impl Stores {
     fn from_store<S>(store: S) -> Self
     where
-        S: CustomerRepository + MailOutbox + AccountRepository + StoreHealth,
+        S: CustomerRepository
+            + MailOutbox
+            + AccountRepository
+            + StoreHealth
+            + KycSubmissionRepository,
     {
         let store = Arc::new(store);
         Self {
             customers: store.clone(),
             outbox: store.clone(),
             accounts: store.clone(),
-            health: store,
+            health: store.clone(),
+            submissions: store,
         }
     }
 }
@@ -66,7 +75,7 @@ impl Application {
     /// Every failure names the setting or dependency at fault.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = config.database.storage()?;
-        let keys = token_keys(&config, &storage)?;
+        let (keys, tos_key) = token_keys(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
         let listener = TcpListener::bind(config.http.listen_addr).with_context(|| {
             format!(
@@ -80,7 +89,17 @@ impl Application {
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
-        let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let (kyc, sandbox_updates) =
+            build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        if let Some(updates) = sandbox_updates {
+            consume_sandbox_kyc_updates(updates);
+        }
+        let kyc_submissions = Arc::new(KycSubmissionService::new(
+            stores.customers.clone(),
+            stores.submissions,
+            kyc.clone(),
+            config.kyc.submission_policy(),
+        ));
         let customers = Arc::new(CustomerService::new(stores.customers, kyc));
         let accounts = Arc::new(build_accounts(
             stores.accounts,
@@ -96,6 +115,14 @@ impl Application {
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
+            submit: web::Data::from(kyc_submissions.clone() as Arc<dyn SubmitKyc>),
+            terms: web::Data::from(kyc_submissions as Arc<dyn TermsOfService>),
+            // Built here, once, so that every worker shares the permits.
+            upload_limits: web::Data::new(config.kyc_api.upload_limits()?),
+            tos_links: web::Data::new(TosLinks {
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                key: tos_key,
+            }),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
@@ -191,6 +218,10 @@ struct AppState {
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
+    submit: web::Data<dyn SubmitKyc>,
+    terms: web::Data<dyn TermsOfService>,
+    upload_limits: web::Data<KycUploadLimits>,
+    tos_links: web::Data<TosLinks>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -214,6 +245,10 @@ fn http_server(
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.throttle)
+            .app_data(state.submit)
+            .app_data(state.terms)
+            .app_data(state.upload_limits)
+            .app_data(state.tos_links)
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {
@@ -232,9 +267,11 @@ fn http_server(
 }
 
 /// The keys that sign and check bearer tokens, with the secret JWT_SECRET gives or, on
-/// SQLite without it, the development secret in DATA_DIR.
-fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<JwtKeys> {
+/// SQLite without it, the development secret in DATA_DIR; and the key of terms-of-service
+/// link states, derived from the same secret under its own label (one secret to manage).
+fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<(JwtKeys, TosStateKey)> {
     let (secret, source) = secret::resolve(config, storage)?;
+    let tos_key = TosStateKey::derive(&secret);
     let keys = JwtKeys::new(&config.auth.jwt_settings(secret))?;
     match &source {
         SecretSource::Generated(path) => tracing::info!(
@@ -246,22 +283,53 @@ fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<JwtKeys> {
         }
         SecretSource::Environment => {}
     }
-    Ok(keys)
+    Ok((keys, tos_key))
 }
 
 /// The KYC provider port: Bridge or the sandbox (whose links point at `public_url`),
-/// metered into `registry` either way.
+/// metered into `registry` either way; with the sandbox, also the channel on which it
+/// reports the outcomes it decides later.
 fn build_kyc_provider(
     settings: &KycSettings,
     kind: KycProviderKind,
     public_url: &str,
     registry: &prometheus::Registry,
-) -> anyhow::Result<Arc<dyn KycProvider>> {
-    let provider: Arc<dyn KycProvider> = match kind {
-        KycProviderKind::Bridge => Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
-        KycProviderKind::Sandbox => Arc::new(SandboxKycProvider::new(public_url)),
+) -> anyhow::Result<(
+    Arc<dyn KycProvider>,
+    Option<tokio::sync::mpsc::Receiver<KycUpdate>>,
+)> {
+    let (provider, updates): (Arc<dyn KycProvider>, _) = match kind {
+        KycProviderKind::Bridge => (
+            Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
+            None,
+        ),
+        KycProviderKind::Sandbox => {
+            let (sandbox, updates) =
+                SandboxKycProvider::with_updates(public_url, settings.sandbox_approval_delay());
+            (Arc::new(sandbox), Some(updates))
+        }
     };
-    Ok(Arc::new(MeteredKycProvider::new(provider, registry)?))
+    Ok((
+        Arc::new(MeteredKycProvider::new(provider, registry)?),
+        updates,
+    ))
+}
+
+/// The receiving end of the sandbox's later outcomes (a submission approved a few seconds
+/// after it went under review). It must be consumed by the KYC lifecycle use case, the
+/// path every provider report takes; until that is wired here, each update is logged (by
+/// its identifiers only) and dropped. The task ends when the provider is dropped.
+fn consume_sandbox_kyc_updates(mut updates: tokio::sync::mpsc::Receiver<KycUpdate>) {
+    tokio::spawn(async move {
+        while let Some(update) = updates.recv().await {
+            tracing::info!(
+                event_id = update.event_id.as_deref().unwrap_or(""),
+                target = ?update.target,
+                kyc_status = update.kyc_status.map(|s| s.as_str()).unwrap_or(""),
+                "sandbox KYC update not applied: no KYC lifecycle consumer is wired yet"
+            );
+        }
+    });
 }
 
 /// Starts the KYC mail worker; it runs until the returned sender says `true`.

@@ -47,21 +47,43 @@ impl<'a> Checker<'a> {
         Self { errors }
     }
 
-    /// Records that the value at `at` is wrong.
+    /// Records that the value at `at` is wrong, unless a failure is already recorded for
+    /// it or for what contains it (an item that was not even an object has no fields to
+    /// blame).
     pub fn report(&mut self, at: &At, message: impl Into<String>) {
-        if !self.errors.has_field(at.as_str()) {
+        if !self.covered(at) {
             self.errors.push(FieldError::new(at.as_str(), message));
         }
     }
 
-    /// Whether a failure is already recorded at `at`.
-    pub fn failed(&self, at: &At) -> bool {
-        self.errors.has_field(at.as_str())
+    /// Whether a failure is recorded at `at` or at something containing it.
+    fn covered(&self, at: &At) -> bool {
+        let at = at.as_str();
+        self.errors.errors().iter().any(|e| {
+            let field = e.field.as_str();
+            at == field
+                || at
+                    .strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
     }
 
-    /// A required value: `None` is recorded as missing.
+    /// Whether a failure is recorded at `at` or anywhere in it or around it: a value the
+    /// reader already found wrong is passed on as missing, and must not be called missing.
+    pub fn failed(&self, at: &At) -> bool {
+        let path = at.as_str();
+        self.covered(at)
+            || self.errors.errors().iter().any(|e| {
+                e.field
+                    .strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            })
+    }
+
+    /// A required value: `None` is recorded as missing (unless the reader already said
+    /// what was wrong with it).
     pub fn required<T>(&mut self, at: &At, value: Option<T>) -> Option<T> {
-        if value.is_none() {
+        if value.is_none() && !self.failed(at) {
             self.report(at, "is required");
         }
         value
@@ -176,6 +198,29 @@ mod tests {
             Some(None)
         );
         assert_eq!(errors.errors(), [FieldError::new("a", "must be a string")]);
+    }
+
+    #[test]
+    fn nothing_inside_a_value_the_reader_refused_is_reported_again() {
+        let mut errors = ValidationErrors::new();
+        errors.push(FieldError::new("list[1]", "must be an object"));
+        errors.push(FieldError::new("other[0].x", "must be a string"));
+        let mut check = Checker::new(&mut errors);
+        let list = At::root().field("list");
+        check.report(&list.index(1).field("type"), "is required");
+        check.report(&list.index(10).field("type"), "is required");
+        assert_eq!(
+            check.required::<Vec<()>>(&At::root().field("other"), None),
+            None
+        );
+        assert_eq!(
+            errors
+                .errors()
+                .iter()
+                .map(|e| e.field.as_str())
+                .collect::<Vec<_>>(),
+            ["list[1]", "other[0].x", "list[10].type"]
+        );
     }
 
     #[test]

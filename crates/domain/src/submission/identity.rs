@@ -194,6 +194,11 @@ impl IdType {
         self.0
     }
 
+    /// Every type: the photo IDs, then the tax identification numbers.
+    pub fn all() -> impl Iterator<Item = Self> {
+        PHOTO_IDS.iter().chain(TAX_IDS).map(|t| Self(t))
+    }
+
     /// A government photo ID (its front image is required).
     pub fn is_photo_id(&self) -> bool {
         PHOTO_IDS.contains(&self.0)

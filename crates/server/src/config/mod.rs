@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod http;
 mod kyc;
+mod kyc_api;
 mod log;
 mod mail;
 
@@ -13,6 +14,7 @@ pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
 pub use kyc::{KycProviderKind, KycSettings};
+pub use kyc_api::KycApiSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 
@@ -98,6 +100,9 @@ pub struct Config {
     /// The KYC provider.
     #[command(flatten, next_help_heading = "KYC provider")]
     pub kyc: KycSettings,
+    /// KYC by API: the submission route's limits.
+    #[command(flatten, next_help_heading = "KYC by API")]
+    pub kyc_api: KycApiSettings,
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
@@ -256,6 +261,11 @@ pub(crate) mod tests {
             "KYC_CONNECT_TIMEOUT_MS",
             "KYC_TIMEOUT_MS",
             "KYC_MAX_ATTEMPTS",
+            "KYC_SUBMIT_TIMEOUT_MS",
+            "KYC_SANDBOX_APPROVAL_DELAY_MS",
+            "KYC_BODY_LIMIT_BYTES",
+            "KYC_MAX_CONCURRENT_SUBMISSIONS",
+            "KYC_BODY_IDLE_TIMEOUT_MS",
             "DB_POOL_SIZE",
             "DB_POOL_TIMEOUT_MS",
             "HTTP_WORKERS",
@@ -291,6 +301,7 @@ pub(crate) mod tests {
             "Database:",
             "Authentication:",
             "KYC provider:",
+            "KYC by API:",
             "Mail:",
             "Logging:",
         ];
