@@ -10,6 +10,9 @@
 mod bearer;
 mod create_customer;
 mod hardening;
+mod kyc_gate;
+mod kyc_submit;
+mod kyc_tos;
 mod openapi;
 mod ops;
 mod read_customers;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
+use api::kyc::{KycUploadLimits, TosLinks, TosStateKey};
 use api::sessions::{LoginThrottle, ThrottleSettings};
 use api::{JwtKeys, JwtSettings};
 use chrono::{TimeZone, Utc};
@@ -15,8 +16,8 @@ use domain::{
 };
 use ports::{
     AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, MockAccountStatus,
-    MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth, ReadCustomers,
-    StoreHealth,
+    MockAuthenticate, MockCreateCustomer, MockReadCustomers, MockStoreHealth, MockSubmitKyc,
+    MockTermsOfService, ReadCustomers, StoreHealth, SubmitKyc, TermsOfService,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -52,6 +53,14 @@ pub fn token() -> String {
 
 pub fn seed_body() -> Value {
     api::examples::seed_request_example()
+}
+
+/// The seed example as the domain's input.
+pub fn seed_body_input() -> NewCustomer {
+    api::customers::CreateCustomerBody::from_json(seed_body())
+        .unwrap()
+        .try_into_domain()
+        .unwrap()
 }
 
 pub fn customer_from(input: NewCustomer) -> Customer {
@@ -129,6 +138,9 @@ pub struct Ports {
     pub status: MockAccountStatus,
     pub health: MockStoreHealth,
     pub throttle: ThrottleSettings,
+    pub submit: MockSubmitKyc,
+    pub terms: MockTermsOfService,
+    pub upload_limits: KycUploadLimits,
 }
 
 impl Ports {
@@ -144,6 +156,12 @@ impl Ports {
         health.expect_readiness().never();
         health.expect_outbox_backlog().never();
         health.expect_pool_state().never();
+        let mut submit = MockSubmitKyc::new();
+        submit.expect_submit_kyc().never();
+        submit.expect_list_submissions().never();
+        let mut terms = MockTermsOfService::new();
+        terms.expect_tos_link().never();
+        terms.expect_accept_terms().never();
         Self {
             create: unreachable_use_case(),
             read,
@@ -151,6 +169,9 @@ impl Ports {
             status,
             health,
             throttle: ThrottleSettings::default(),
+            submit,
+            terms,
+            upload_limits: KycUploadLimits::new(1024 * 1024, 4, Duration::from_secs(5)),
         }
     }
 
@@ -166,15 +187,31 @@ pub async fn call(ports: Ports, request: test::TestRequest) -> Reply {
     call_all(ports, vec![request]).await.pop().unwrap()
 }
 
-/// Sends `requests` in order to one app instance.
-pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
+/// The key of terms-of-service states in the test app.
+pub fn tos_key() -> TosStateKey {
+    TosStateKey::derive(SECRET)
+}
+
+/// Where the test app says it is reachable.
+pub const PUBLIC_URL: &str = "https://onboarding.example";
+
+/// The app with every route, over `ports`.
+pub async fn app(
+    ports: Ports,
+) -> impl actix_web::dev::Service<
+    actix_http::Request,
+    Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
     let create: Arc<dyn CreateCustomer> = Arc::new(ports.create);
     let read: Arc<dyn ReadCustomers> = Arc::new(ports.read);
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
+    let submit: Arc<dyn SubmitKyc> = Arc::new(ports.submit);
+    let terms: Arc<dyn TermsOfService> = Arc::new(ports.terms);
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
-    let app = test::init_service(
+    test::init_service(
         App::new()
             .wrap(actix_web::middleware::from_fn(api::hardening::guard))
             .wrap(actix_web::middleware::from_fn(api::ops::observe))
@@ -186,23 +223,43 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             .app_data(web::Data::from(auth))
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
+            .app_data(web::Data::from(submit))
+            .app_data(web::Data::from(terms))
+            .app_data(web::Data::new(ports.upload_limits))
+            .app_data(web::Data::new(TosLinks {
+                public_url: PUBLIC_URL.into(),
+                key: tos_key(),
+            }))
             .configure(api::configure)
+            .configure(api::sandbox::configure)
             .default_service(web::to(api::not_found)),
     )
-    .await;
+    .await
+}
+
+/// A reply's parts, the body read as JSON (or as a string when it is not JSON).
+pub async fn reply(
+    response: actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends `requests` in order to one app instance.
+pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
+    let app = app(ports).await;
     let mut replies = vec![];
     for request in requests {
         let response = test::call_service(&app, request.to_request()).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = test::read_body(response).await;
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        replies.push(Reply {
-            status,
-            headers,
-            body,
-        });
+        replies.push(reply(response).await);
     }
     replies
 }
