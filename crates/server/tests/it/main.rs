@@ -10,6 +10,7 @@
 mod accounts;
 mod hardening;
 mod helpers;
+mod kyc_api;
 mod mail;
 mod ops;
 mod postgres_bridge;
