@@ -89,8 +89,10 @@ impl Application {
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
-        let (kyc, sandbox_updates) =
-            build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let ChosenProvider {
+            provider: kyc,
+            sandbox_updates,
+        } = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
         if let Some(updates) = sandbox_updates {
             consume_sandbox_kyc_updates(updates);
         }
@@ -286,18 +288,21 @@ fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<(JwtKeys, To
     Ok((keys, tos_key))
 }
 
+/// The configured KYC provider.
+struct ChosenProvider {
+    provider: Arc<dyn KycProvider>,
+    /// With the sandbox, the channel on which it reports the outcomes it decides later.
+    sandbox_updates: Option<tokio::sync::mpsc::Receiver<KycUpdate>>,
+}
+
 /// The KYC provider port: Bridge or the sandbox (whose links point at `public_url`),
-/// metered into `registry` either way; with the sandbox, also the channel on which it
-/// reports the outcomes it decides later.
+/// metered into `registry` either way.
 fn build_kyc_provider(
     settings: &KycSettings,
     kind: KycProviderKind,
     public_url: &str,
     registry: &prometheus::Registry,
-) -> anyhow::Result<(
-    Arc<dyn KycProvider>,
-    Option<tokio::sync::mpsc::Receiver<KycUpdate>>,
-)> {
+) -> anyhow::Result<ChosenProvider> {
     let (provider, updates): (Arc<dyn KycProvider>, _) = match kind {
         KycProviderKind::Bridge => (
             Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
@@ -309,10 +314,10 @@ fn build_kyc_provider(
             (Arc::new(sandbox), Some(updates))
         }
     };
-    Ok((
-        Arc::new(MeteredKycProvider::new(provider, registry)?),
-        updates,
-    ))
+    Ok(ChosenProvider {
+        provider: Arc::new(MeteredKycProvider::new(provider, registry)?),
+        sandbox_updates: updates,
+    })
 }
 
 /// The receiving end of the sandbox's later outcomes (a submission approved a few seconds

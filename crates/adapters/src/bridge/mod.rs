@@ -9,6 +9,7 @@ mod customer_body;
 mod customers;
 mod objects;
 pub mod status;
+mod tos;
 
 pub use customers::longest_submission;
 

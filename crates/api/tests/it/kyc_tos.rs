@@ -65,9 +65,12 @@ async fn a_tos_link_sends_the_customer_back_with_a_signed_state() {
         .is_err());
 }
 
+/// A use-case error and the status and code it is answered with.
+type Outcome = (fn() -> CustomerKycError, StatusCode, &'static str);
+
 #[actix_web::test]
 async fn a_tos_link_for_no_customer_of_the_account_or_a_failing_provider_is_an_error() {
-    let cases: Vec<(fn() -> CustomerKycError, StatusCode, &str)> = vec![
+    let cases: Vec<Outcome> = vec![
         (
             || CustomerKycError::NotFound,
             StatusCode::NOT_FOUND,

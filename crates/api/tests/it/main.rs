@@ -10,6 +10,7 @@
 mod bearer;
 mod create_customer;
 mod hardening;
+mod kyc_cases;
 mod kyc_gate;
 mod kyc_submit;
 mod kyc_tos;

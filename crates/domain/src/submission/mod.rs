@@ -13,6 +13,7 @@ mod business;
 mod check;
 mod choices;
 mod files;
+mod id_types;
 mod identity;
 mod person;
 mod summary;
@@ -33,9 +34,8 @@ pub use choices::{
     EmploymentStatus, ExpectedMonthlyPayments, SourceOfFunds,
 };
 pub use files::{FileInput, FileKind, SubmittedFile, MAX_FILE_BYTES, MAX_TOTAL_FILE_BYTES};
-pub use identity::{
-    IdType, IdentityDocument, IdentityInput, IdentityNumber, MAX_IDENTITY_DOCUMENTS,
-};
+pub use id_types::IdType;
+pub use identity::{IdentityDocument, IdentityInput, IdentityNumber, MAX_IDENTITY_DOCUMENTS};
 pub use person::{
     BirthDate, IndividualInput, IndividualSubmission, Person, PersonInput, SignedAgreementId,
     MAX_PERSON_NAME_CHARS, MINIMUM_AGE_YEARS,
