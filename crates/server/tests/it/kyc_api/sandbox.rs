@@ -113,6 +113,22 @@ async fn terms_then_a_submission_put_the_customer_under_review_and_sqlite_keeps_
         .unwrap()
         .contains(&json!("birth_date")));
 
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"kyc_provider_operation_duration_seconds_count{operation="submit_kyc",outcome="ok",provider="sandbox"} 1"#,
+        r#"kyc_provider_operation_duration_seconds_count{operation="create_tos_link",outcome="ok",provider="sandbox"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+
     let secrets = secrets_of(&submission);
     assert_none_in(listed.to_string().as_bytes(), &secrets, "the listing");
     assert_none_in(&sqlite_bytes(&data), &secrets, "the SQLite database");
