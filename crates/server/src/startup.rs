@@ -273,7 +273,7 @@ fn http_server(
 /// link states, derived from the same secret under its own label (one secret to manage).
 fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<(JwtKeys, TosStateKey)> {
     let (secret, source) = secret::resolve(config, storage)?;
-    let tos_key = TosStateKey::derive(&secret);
+    let tos_key = TosStateKey::derive(&secret)?;
     let keys = JwtKeys::new(&config.auth.jwt_settings(secret))?;
     match &source {
         SecretSource::Generated(path) => tracing::info!(

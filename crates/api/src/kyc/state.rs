@@ -32,9 +32,10 @@ pub enum StateError {
     Expired,
 }
 
-/// The key that signs and checks states.
+/// The key that signs and checks states: an HMAC-SHA256 instance keyed once, at start-up,
+/// and cloned for each state.
 #[derive(Clone)]
-pub struct TosStateKey([u8; 32]);
+pub struct TosStateKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for TosStateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,22 +43,18 @@ impl std::fmt::Debug for TosStateKey {
     }
 }
 
-fn mac(key: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-    <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
-}
-
 impl TosStateKey {
-    /// Derives the key from the token secret: HMAC-SHA256(secret, label).
-    pub fn derive(token_secret: &[u8]) -> Self {
-        let mut mac = mac(token_secret);
-        mac.update(LABEL);
-        Self(mac.finalize().into_bytes().into())
+    /// Derives the key from the token secret: HMAC-SHA256(secret, label). (HMAC takes a
+    /// key of any length, so this fails only if the library changes its mind.)
+    pub fn derive(token_secret: &[u8]) -> anyhow::Result<Self> {
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(token_secret)?;
+        derive.update(LABEL);
+        let key = derive.finalize().into_bytes();
+        Ok(Self(<Hmac<Sha256> as Mac>::new_from_slice(&key)?))
     }
 
     fn signer(&self, payload: &str) -> Hmac<Sha256> {
-        let mut mac = mac(&self.0);
+        let mut mac = self.0.clone();
         mac.update(payload.as_bytes());
         mac
     }
@@ -96,7 +93,7 @@ mod tests {
     use super::*;
 
     fn key() -> TosStateKey {
-        TosStateKey::derive(b"test-secret-test-secret-test-secret!")
+        TosStateKey::derive(b"test-secret-test-secret-test-secret!").unwrap()
     }
 
     #[test]
@@ -126,7 +123,7 @@ mod tests {
             1,
         );
         assert_eq!(key().verify(&later, now), Err(StateError::Forged));
-        let foreign = TosStateKey::derive(b"another-secret-another-secret-another");
+        let foreign = TosStateKey::derive(b"another-secret-another-secret-another").unwrap();
         assert_eq!(foreign.verify(&state, now), Err(StateError::Forged));
         for bad in [
             "",
@@ -140,9 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn the_state_key_is_not_the_token_secret() {
+    fn a_state_is_not_signed_with_the_token_secret_itself() {
         let secret = b"test-secret-test-secret-test-secret!";
-        assert_ne!(&TosStateKey::derive(secret).0[..], &secret[..32]);
+        let state = key().sign(CustomerId(Uuid::from_u128(9)), Utc::now() + TOS_STATE_TTL);
+        let (payload, signature) = state.rsplit_once('.').unwrap();
+        let mut direct = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap();
+        direct.update(payload.as_bytes());
+        assert_ne!(hex::encode(direct.finalize().into_bytes()), signature);
         assert_eq!(format!("{:?}", key()), "TosStateKey(<redacted>)");
     }
 }

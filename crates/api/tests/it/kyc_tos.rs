@@ -122,6 +122,7 @@ async fn a_missing_forged_or_expired_state_is_400_and_nothing_is_stored() {
     let valid = tos_key().sign(customer(), now + TimeDelta::hours(24));
     let expired = tos_key().sign(customer(), now - TimeDelta::seconds(1));
     let foreign = api::kyc::TosStateKey::derive(b"some-other-secret-some-other-secret!")
+        .unwrap()
         .sign(customer(), now + TimeDelta::hours(24));
     let other = CustomerId(Uuid::from_u128(77)).0.simple().to_string();
     let moved = format!("{other}{}", &valid[32..]);

@@ -189,7 +189,7 @@ pub async fn call(ports: Ports, request: test::TestRequest) -> Reply {
 
 /// The key of terms-of-service states in the test app.
 pub fn tos_key() -> TosStateKey {
-    TosStateKey::derive(SECRET)
+    TosStateKey::derive(SECRET).unwrap()
 }
 
 /// Where the test app says it is reachable.
