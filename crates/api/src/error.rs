@@ -131,6 +131,12 @@ impl ApiError {
         e
     }
 
+    /// Sends `Retry-After` with this error.
+    pub(crate) fn retry_after(mut self, secs: u32) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     /// `503 service_unavailable`, with `Retry-After`.
     pub fn service_unavailable() -> Self {
         let mut e = Self::new(

@@ -38,23 +38,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if !charset_is_utf8(req) {
-            return Box::pin(std::future::ready(Err(ApiError::unsupported_media_type())));
-        }
-        let body = JsonBody::<StrictValue>::new(req, payload, None, true).limit(MAX_BODY_BYTES);
-        Box::pin(async move {
-            let strict = body.await.map_err(|e| json_error(&e))?;
-            if let Some(key) = strict.duplicate {
-                return Err(ApiError::invalid_parameter(
-                    &key,
-                    "is given more than once in the body",
-                ));
-            }
-            T::deserialize(strict.value)
-                .map(Json)
-                .map_err(|e| ApiError::invalid_parameter("body", &e.to_string()))
-        })
+        let body = read_json::<T>(req, payload, MAX_BODY_BYTES);
+        Box::pin(async move { body.await.map(Json) })
     }
+}
+
+/// Reads a JSON body of at most `limit` bytes as a `T`, with every check [`Json`] makes:
+/// for a route whose limit is not [`MAX_BODY_BYTES`].
+pub fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
+    if !charset_is_utf8(req) {
+        return Box::pin(std::future::ready(Err(ApiError::unsupported_media_type())));
+    }
+    let body = JsonBody::<StrictValue>::new(req, payload, None, true).limit(limit);
+    Box::pin(async move {
+        let strict = body.await.map_err(|e| json_error(&e, limit))?;
+        if let Some(key) = strict.duplicate {
+            return Err(ApiError::invalid_parameter(
+                &key,
+                "is given more than once in the body",
+            ));
+        }
+        T::deserialize(strict.value)
+            .map_err(|e| ApiError::invalid_parameter("body", &e.to_string()))
+    })
 }
 
 /// True unless the `Content-Type` names a charset other than UTF-8 (in any case). An
@@ -68,11 +78,11 @@ fn charset_is_utf8(req: &HttpRequest) -> bool {
     }
 }
 
-fn json_error(err: &JsonPayloadError) -> ApiError {
+fn json_error(err: &JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::ContentType => ApiError::unsupported_media_type(),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::payload_too_large(MAX_BODY_BYTES)
+            ApiError::payload_too_large(limit)
         }
         JsonPayloadError::Deserialize(e) if e.is_eof() && e.line() == 1 && e.column() == 0 => {
             ApiError::malformed_json("request body is empty")

@@ -11,6 +11,7 @@ pub mod examples;
 pub mod extract;
 pub mod hardening;
 pub mod idempotency;
+pub mod kyc;
 pub mod openapi;
 pub mod ops;
 pub mod presenter;
@@ -44,13 +45,33 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/customers",
+        route: || web::route().to(customers::read::list_customers),
+    },
+    // The gate takes a permit, and bounds the body, before the handler's extractors run.
+    Endpoint {
+        method: "GET",
         path: "/customer/{id}/kyc",
         route: || web::route().to(customers::kyc::get_customer_kyc),
     },
     Endpoint {
+        method: "POST",
+        path: "/customer/{id}/kyc",
+        route: || {
+            web::route()
+                .to(kyc::submit_kyc)
+                .wrap(actix_web::middleware::from_fn(kyc::kyc_upload_gate))
+        },
+    },
+    Endpoint {
+        method: "POST",
+        path: "/customer/{id}/tos-link",
+        route: || web::route().to(kyc::create_tos_link),
+    },
+    Endpoint {
         method: "GET",
-        path: "/customers",
-        route: || web::route().to(customers::read::list_customers),
+        path: "/tos/complete",
+        route: || web::route().to(kyc::complete_tos),
     },
     Endpoint {
         method: "POST",
@@ -151,9 +172,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
 /// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `ReadKyc`,
-/// `KycLifecycle`, `Authenticate`, `AccountStatus`, `StoreHealth`, `ManageWebhookEndpoints` and
-/// `ManageDeliveries`, plus `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>`
-/// and `web::Data<ports::Idempotency>`; and, to receive Bridge's webhooks,
+/// `KycLifecycle`, `Authenticate`, `AccountStatus`, `StoreHealth`, `ManageWebhookEndpoints`,
+/// `ManageDeliveries`, `SubmitKyc` and `TermsOfService`, plus
+/// `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>`,
+/// `web::Data<ports::Idempotency>`, `web::Data<kyc::KycUploadLimits>` and
+/// `web::Data<kyc::TosLinks>`; and, to receive Bridge's webhooks,
 /// `web::Data<dyn ports::ProviderEventVerifier>` (without it `POST /webhooks/bridge` answers
 /// `404`). Wrap the app in `middleware::from_fn(hardening::guard)` and, outside it,
 /// `middleware::from_fn(ops::observe)`.

@@ -9,7 +9,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::customers::{create, data, kyc, read};
+use crate::customers::{create, data, kyc as customer_kyc, read};
+use crate::kyc::{
+    body as kyc_body, business as kyc_business, data as kyc_data, handlers as kyc,
+    person as kyc_person,
+};
 use crate::webhooks::{body as webhook_body, data as webhook_data, deliveries, endpoints};
 use crate::{error, ops, provider_events, sandbox, sessions};
 
@@ -23,14 +27,15 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         title = "Customer onboarding API",
         description = "Registers customers, obtains hosted KYC links from a KYC provider \
                        (Bridge's KYC Links API or the offline sandbox), stores them and e-mails \
-                       the links. Every error has the shape `{\"error\", \"code\", \"details\"?}`.",
+                       the links; or takes the customer's KYC data by API. Every error has the \
+                       shape `{\"error\", \"code\", \"details\"?}`.",
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
         create::create_customer,
         read::get_customer,
         read::list_customers,
-        kyc::get_customer_kyc,
+        customer_kyc::get_customer_kyc,
         endpoints::create_webhook_endpoint,
         endpoints::list_webhook_endpoints,
         endpoints::get_webhook_endpoint,
@@ -39,6 +44,9 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         endpoints::rotate_webhook_endpoint_secret,
         deliveries::list_webhook_deliveries,
         deliveries::retry_webhook_delivery,
+        kyc::submit_kyc,
+        kyc::create_tos_link,
+        kyc::complete_tos,
         sessions::login,
         sessions::refresh,
         ops::healthz,
@@ -57,9 +65,9 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         data::CustomerKind,
         data::KycMailState,
         read::ListResponse,
-        kyc::KycData,
-        kyc::KycHistoryData,
-        kyc::WireKycSource,
+        customer_kyc::KycData,
+        customer_kyc::KycHistoryData,
+        customer_kyc::WireKycSource,
         provider_events::EventReceived,
         provider_events::EventOutcome,
         webhook_body::CreateEndpointBody,
@@ -71,6 +79,20 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
         webhook_data::EndpointListResponse,
         webhook_data::DeliveryListResponse,
         webhook_data::DeletedEndpoint,
+        kyc_body::KycSubmissionBody,
+        kyc_person::IndividualBody,
+        kyc_person::IndividualKind,
+        kyc_person::AddressBody,
+        kyc_person::IdentityBody,
+        kyc_business::BusinessBody,
+        kyc_business::BusinessKind,
+        kyc_business::AssociatedPersonBody,
+        kyc_business::DocumentBody,
+        kyc_data::SubmissionData,
+        kyc_data::SubmissionOutcomeData,
+        kyc_data::IdentitySummaryData,
+        kyc_data::DocumentSummaryData,
+        kyc_data::TosLinkData,
         sessions::LoginBody,
         sessions::TokenData,
         error::ErrorBody,
@@ -80,10 +102,11 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     tags(
         (name = "customers", description = "Registering and reading customers"),
         (name = "webhooks", description = "Webhook endpoints: signed events (Standard Webhooks) about the account's customers, and their deliveries"),
+        (name = "kyc", description = "KYC by API (the customer's data sent instead of the hosted link) and the terms of service it needs"),
         (name = "auth", description = "Access tokens for accounts"),
         (name = "operations", description = "Health and metrics"),
         (name = "docs", description = "This document and its reference page"),
-        (name = "webhooks", description = "Events KYC providers send to this service"),
+        (name = "provider events", description = "Events KYC providers send to this service"),
     )
 )]
 pub struct ApiDoc;
@@ -96,6 +119,7 @@ pub struct ApiDoc;
         sandbox::kyc_decision,
         sandbox::tos_page,
         sandbox::tos_decision,
+        sandbox::tos_acceptance_page,
     ),
     components(schemas(
         sandbox::KycDecisionForm,

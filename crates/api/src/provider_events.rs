@@ -100,7 +100,7 @@ async fn read_body(
 #[utoipa::path(
     post,
     path = "/webhooks/bridge",
-    tag = "webhooks",
+    tag = "provider events",
     operation_id = "bridge_webhook",
     params(
         ("X-Webhook-Signature" = String, Header,

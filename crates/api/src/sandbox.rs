@@ -7,6 +7,7 @@
 //! when the sandbox provider is in use.
 
 use actix_web::http::header::{ContentType, CONTENT_SECURITY_POLICY, LOCATION};
+use actix_web::http::Uri;
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use domain::{
@@ -14,7 +15,7 @@ use domain::{
 };
 use ports::{ApplyOutcome, KycLifecycle, SANDBOX_PROVIDER};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody};
@@ -41,6 +42,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/sandbox/tos/{id}",
         route: || web::route().to(tos_decision),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/sandbox/tos-acceptance",
+        route: || web::route().to(tos_acceptance_page),
     },
 ];
 
@@ -333,4 +339,57 @@ fn html(title: &str, text: &str, page: Uuid, state: &KycState, forms: &str) -> H
         .insert_header(ContentType::html())
         .insert_header((CONTENT_SECURITY_POLICY, SANDBOX_CONTENT_SECURITY_POLICY))
         .body(body)
+}
+
+/// Query of the sandbox's terms-of-service page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TosAcceptanceParams {
+    /// Where to send the customer back: this service's `/tos/complete` with its `state`.
+    pub redirect_uri: Option<String>,
+}
+
+/// The sandbox provider's stand-in for a hosted terms-of-service page (only with the
+/// sandbox provider): it accepts at once and sends the customer back to
+/// `/tos/complete` with the `state` of `redirect_uri` and a made-up `signed_agreement_id`.
+/// Only the path `/tos/complete` of this service is ever redirected to, so the page cannot
+/// send anyone elsewhere.
+#[utoipa::path(
+    get,
+    path = "/sandbox/tos-acceptance",
+    tag = "sandbox",
+    operation_id = "sandbox_tos_acceptance_page",
+    params(TosAcceptanceParams),
+    responses(
+        (status = 303, description = "Accepted: on to /tos/complete",
+            headers(("Location" = String, description = "/tos/complete?state=…&signed_agreement_id=…"))),
+        (status = 400, description = "No redirect_uri to this service's /tos/complete", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn tos_acceptance_page(
+    params: web::Query<TosAcceptanceParams>,
+) -> Result<HttpResponse, ApiError> {
+    let refused = || {
+        ApiError::invalid_parameter(
+            "redirect_uri",
+            "must be this service's /tos/complete URL (from POST /customer/{id}/tos-link)",
+        )
+    };
+    let redirect: Uri = params
+        .into_inner()
+        .redirect_uri
+        .ok_or_else(refused)?
+        .parse()
+        .map_err(|_| refused())?;
+    if redirect.path() != "/tos/complete" {
+        return Err(refused());
+    }
+    let agreement = format!("sandbox_agreement_{}", Uuid::new_v4().simple());
+    let location = match redirect.query() {
+        Some(query) => format!("/tos/complete?{query}&signed_agreement_id={agreement}"),
+        None => format!("/tos/complete?signed_agreement_id={agreement}"),
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish())
 }

@@ -88,6 +88,34 @@ impl FromJson for bool {
     }
 }
 
+impl FromJson for i64 {
+    fn from_json(value: Value) -> Result<Self, String> {
+        value
+            .as_i64()
+            .ok_or_else(|| "must be an integer".to_owned())
+    }
+}
+
+/// A JSON array, its items read one by one by the caller (see [`items`]).
+impl FromJson for Vec<Value> {
+    fn from_json(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Array(items) => Ok(items),
+            _ => Err("must be an array".to_owned()),
+        }
+    }
+}
+
+/// A JSON object, read as a nested body by [`read_nested`].
+impl FromJson for Map<String, Value> {
+    fn from_json(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Object(map) => Ok(map),
+            _ => Err("must be an object".to_owned()),
+        }
+    }
+}
+
 /// Optional: absent and `null` both give `None`.
 impl<T: FromJson> FromJson for Option<T> {
     fn from_json(value: Value) -> Result<Self, String> {
@@ -139,6 +167,50 @@ pub fn read_object<T: DeserializeOwned>(body: Value) -> Result<(T, Vec<String>),
             Err(errors)
         }
     }
+}
+
+/// Reads the object sent at `path` into the nested body struct `T` (whose fields are
+/// [`Field`]s), reporting each key `T` does not know as `path.key`.
+pub fn read_nested<T: DeserializeOwned>(
+    object: Map<String, Value>,
+    path: &str,
+    errors: &mut ValidationErrors,
+) -> Option<T> {
+    match read_object::<T>(Value::Object(object)) {
+        Ok((body, unknown)) => {
+            for key in unknown {
+                errors.push(FieldError::new(
+                    format!("{path}.{key}"),
+                    unknown_field_message::<T>(),
+                ));
+            }
+            Some(body)
+        }
+        Err(refused) => {
+            for e in refused.errors() {
+                errors.push(FieldError::new(path, e.message.clone()));
+            }
+            None
+        }
+    }
+}
+
+/// Reads each item of the array sent at `path` with `item`, given the item and its path
+/// (`path[i]`); `None` when the array is absent or not an array.
+pub fn items<T>(
+    field: Field<Option<Vec<Value>>>,
+    path: &str,
+    errors: &mut ValidationErrors,
+    mut item: impl FnMut(Value, &str, &mut ValidationErrors) -> T,
+) -> Option<Vec<T>> {
+    let values = field.read(path, errors).flatten()?;
+    Some(
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, value)| item(value, &format!("{path}[{i}]"), errors))
+            .collect(),
+    )
 }
 
 /// The message for a key that `T` does not know, listing the keys it does.
@@ -284,6 +356,53 @@ mod tests {
                 [FieldError::new("body", "must be a JSON object")]
             );
         }
+    }
+
+    #[test]
+    fn nested_objects_and_arrays_are_read_with_their_paths() {
+        let mut errors = ValidationErrors::new();
+        let object = json!({"name": "a", "extra": 1})
+            .as_object()
+            .unwrap()
+            .clone();
+        let body: Body = read_nested(object, "outer[2]", &mut errors).unwrap();
+        assert_eq!(
+            body.name.read("outer[2].name", &mut errors),
+            Some("a".to_owned())
+        );
+        let (list, _) = read_object::<List>(json!({"list": [1, "x"]})).unwrap();
+        let read = items(
+            list.list,
+            "list",
+            &mut errors,
+            |value, path, errors| match value {
+                Value::String(s) => s,
+                _ => {
+                    errors.push(FieldError::new(path, "must be a string"));
+                    String::new()
+                }
+            },
+        );
+        assert_eq!(read, Some(vec![String::new(), "x".to_owned()]));
+        assert_eq!(
+            errors.errors(),
+            [
+                FieldError::new("outer[2].extra", unknown_field_message::<Body>()),
+                FieldError::new("list[0]", "must be a string"),
+            ]
+        );
+        let (list, _) = read_object::<List>(json!({"list": {}})).unwrap();
+        assert_eq!(items(list.list, "list", &mut errors, |_, _, _| ()), None);
+        assert_eq!(
+            errors.errors()[2],
+            FieldError::new("list", "must be an array")
+        );
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct List {
+        #[serde(default)]
+        list: Field<Option<Vec<Value>>>,
     }
 
     #[test]

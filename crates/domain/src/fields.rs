@@ -102,6 +102,14 @@ impl CountryCode {
             .ok_or_else(|| "must be an ISO 3166-1 alpha-3 (or alpha-2) country code".into())
     }
 
+    /// Accepts an alpha-3 code only, in any case: for fields whose provider wants alpha-3.
+    pub fn parse_alpha3(raw: &str) -> Result<Self, String> {
+        let upper = raw.trim().to_ascii_uppercase();
+        isocountry::CountryCode::for_alpha3(&upper)
+            .map(Self)
+            .map_err(|_| "must be an ISO 3166-1 alpha-3 country code (e.g. USA)".into())
+    }
+
     /// The alpha-3 code.
     pub fn alpha3(&self) -> &'static str {
         self.0.alpha3()

@@ -10,6 +10,7 @@ mod fields;
 mod history;
 mod kyc;
 mod signing_secret;
+pub mod submission;
 mod text;
 mod validation;
 mod webhook;
@@ -28,5 +29,9 @@ pub use kyc::{
     KycOrder, KycSource, KycState, KycStatus, KycUpdate, ProviderRef, RejectionReason, TosStatus,
 };
 pub use signing_secret::{SigningSecret, SIGNING_KEY_BYTES, SIGNING_SECRET_PREFIX};
+pub use submission::{
+    KycSubmission, KycSubmissionRecord, SignedAgreementId, SubmissionId, SubmissionOutcome,
+    SubmissionSummary,
+};
 pub use validation::{FieldError, ValidationErrors};
 pub use webhook::{EndpointId, EventFilter, EventId, WebhookEventType};

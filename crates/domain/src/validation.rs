@@ -47,6 +47,12 @@ impl ValidationErrors {
         }
     }
 
+    /// Whether an error is already recorded for exactly this field, so that a later check
+    /// of the same field (a missing value the reader already explained) adds nothing.
+    pub fn has_field(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
     /// True when no error was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

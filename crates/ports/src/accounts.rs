@@ -67,6 +67,7 @@ impl From<RepositoryError> for LoginError {
         match e {
             RepositoryError::Unavailable(cause) => Self::Unavailable(cause),
             RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("duplicate account")),
+            RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on login")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
         }
     }

@@ -43,6 +43,7 @@ impl From<RepositoryError> for CreateCustomerError {
     fn from(e: RepositoryError) -> Self {
         match e {
             RepositoryError::Duplicate => Self::Duplicate,
+            RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on insert")),
             RepositoryError::Unavailable(cause) => Self::StoreUnavailable(cause),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
         }
@@ -121,6 +122,7 @@ impl From<RepositoryError> for ReadCustomersError {
         match e {
             RepositoryError::Unavailable(cause) => Self::StoreUnavailable(cause),
             RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("duplicate on read")),
+            RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on read")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
         }
     }

@@ -1,7 +1,12 @@
-//! The KYC provider port: obtains hosted KYC and terms-of-service links for a customer.
+//! The KYC provider port: obtains hosted KYC and terms-of-service links for a customer,
+//! and takes a customer's KYC data sent by API.
 
 use async_trait::async_trait;
 use domain::{CustomerType, KycLink, KycState, KycStatus, ProviderRef, RejectionReason, TosStatus};
+
+use crate::kyc_submissions::{
+    KycSubmissionRequest, KycSubmitError, SubmissionAccepted, TosLinkRequest,
+};
 
 /// What a provider needs to issue a KYC link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,4 +89,16 @@ pub trait KycProvider: Send + Sync + 'static {
         &self,
         target: &ProviderRef,
     ) -> Result<ProviderKycState, KycProviderError>;
+
+    /// Sends a customer's KYC data: updates the provider's customer when the request names
+    /// one, else creates one. Repeating a request with the same data never creates a
+    /// second customer.
+    async fn submit_kyc(
+        &self,
+        request: &KycSubmissionRequest,
+    ) -> Result<SubmissionAccepted, KycSubmitError>;
+
+    /// A hosted terms-of-service link that sends the customer back to the request's
+    /// `redirect_uri` with a `signed_agreement_id`.
+    async fn create_tos_link(&self, request: &TosLinkRequest) -> Result<String, KycProviderError>;
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod kyc;
+pub mod kyc_submissions;
 pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
@@ -33,6 +34,12 @@ pub use idempotency::{
     Renderer, Reservation, Started, StoredResponse, Verdict,
 };
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
+pub use kyc_submissions::{
+    ClaimOutcome, CustomerKycChange, CustomerKycError, KycSubmissionRepository,
+    KycSubmissionRequest, KycSubmissionService, KycSubmitError, SubmissionAccepted,
+    SubmissionClaim, SubmissionFinish, SubmissionPolicy, SubmitKyc, SubmitKycError, TermsOfService,
+    TosLinkRequest,
+};
 pub use lifecycle::{
     drain_updates, sandbox_link_id, ApplyError, ApplyOutcome, EventReceipt, KycChange,
     KycLifecycle, KycLifecycleService, KycOverview, KycReportRecord, KycReports, KycSyncQueue,
@@ -68,6 +75,8 @@ pub use health::MockStoreHealth;
 pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mock"))]
 pub use kyc::MockKycProvider;
+#[cfg(any(test, feature = "mock"))]
+pub use kyc_submissions::{MockKycSubmissionRepository, MockSubmitKyc, MockTermsOfService};
 #[cfg(any(test, feature = "mock"))]
 pub use lifecycle::{MockKycLifecycle, MockKycReports, MockKycSyncQueue, MockReadKyc};
 #[cfg(any(test, feature = "mock"))]

@@ -12,6 +12,10 @@ pub enum RepositoryError {
     /// The account already has a customer with this e-mail address (case-insensitively).
     #[error("a customer with this e-mail address already exists in the account")]
     Duplicate,
+    /// A compare-and-set on the customer's `version` found that it had moved: someone else
+    /// changed the customer meanwhile. The use case re-reads and decides again.
+    #[error("the customer was changed concurrently")]
+    Conflict,
     /// The store could not be reached in time (pool exhausted, database down).
     #[error("the customer store is unavailable")]
     Unavailable(#[source] anyhow::Error),

@@ -15,15 +15,17 @@ use adapters::password::Argon2Hasher;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::Store;
 use anyhow::Context as _;
+use api::kyc::{KycUploadLimits, TosLinks, TosStateKey};
 use api::sessions::LoginThrottle;
 use api::JwtKeys;
+use domain::KycUpdate;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
     CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
-    JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSyncQueue, Mailer,
-    ManageDeliveries, ManageWebhookEndpoints, Outbox, OutboxWorker, ProviderEventVerifier,
-    ReadCustomers, ReadKyc, RetrySchedule, StoreHealth, WebhookDeliveries,
-    WebhookEndpointRepository, WorkerSettings,
+    JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSubmissionRepository,
+    KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries, ManageWebhookEndpoints, Outbox,
+    OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc, RetrySchedule, StoreHealth,
+    SubmitKyc, TermsOfService, WebhookDeliveries, WebhookEndpointRepository, WorkerSettings,
 };
 
 use crate::config::{
@@ -57,6 +59,7 @@ struct Stores {
     sync: Arc<dyn KycSyncQueue>,
     endpoints: Arc<dyn WebhookEndpointRepository>,
     deliveries: Arc<dyn WebhookDeliveries>,
+    submissions: Arc<dyn KycSubmissionRepository>,
 }
 
 impl Stores {
@@ -72,7 +75,8 @@ impl Stores {
             kyc: store.clone(),
             sync: store.clone(),
             endpoints: store.clone(),
-            deliveries: store,
+            deliveries: store.clone(),
+            submissions: store,
         }
     }
 }
@@ -82,7 +86,7 @@ impl Application {
     /// Every failure names the setting or dependency at fault.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = config.database.storage()?;
-        let keys = token_keys(&config, &storage)?;
+        let (keys, tos_key) = token_keys(&config, &storage)?;
         let sealing_key = crate::webhooks::sealing_key(&config, &storage)?;
         let kyc_kind = config.kyc.provider()?;
         let webhook_verifier = config.lifecycle.webhook_verifier()?;
@@ -99,7 +103,10 @@ impl Application {
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
         let registry = prometheus::Registry::new();
-        let kyc = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
+        let ChosenProvider {
+            provider: kyc,
+            sandbox_updates,
+        } = build_kyc_provider(&config.kyc, kyc_kind, &public_url, &registry)?;
         let outbox_metrics = OutboxMetrics::new(&registry)?;
         let webhooks = Webhooks::build(
             &config,
@@ -118,6 +125,21 @@ impl Application {
             webhook_verifier,
             &registry,
         )?;
+        if let Some(updates) = sandbox_updates {
+            // The sandbox's simulated outcomes (an approval some seconds after a submission)
+            // take the path every provider report takes. The task ends with the provider.
+            tokio::spawn(ports::drain_updates(
+                ports::SANDBOX_PROVIDER,
+                updates,
+                lifecycle.apply.clone(),
+            ));
+        }
+        let kyc_submissions = Arc::new(KycSubmissionService::new(
+            stores.customers.clone(),
+            stores.submissions,
+            kyc.clone(),
+            config.kyc.submission_policy(),
+        ));
         let customers = Arc::new(CustomerService::new(
             stores.customers,
             kyc.clone(),
@@ -144,6 +166,14 @@ impl Application {
             read_kyc: web::Data::from(lifecycle.read.clone()),
             lifecycle: web::Data::from(lifecycle.apply.clone()),
             webhooks: lifecycle.verifier.clone().map(web::Data::from),
+            submit: web::Data::from(kyc_submissions.clone() as Arc<dyn SubmitKyc>),
+            terms: web::Data::from(kyc_submissions as Arc<dyn TermsOfService>),
+            // Built here, once, so that every worker shares the permits.
+            upload_limits: web::Data::new(config.kyc_api.upload_limits()?),
+            tos_links: web::Data::new(TosLinks {
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                key: tos_key,
+            }),
             sandbox_routes: kyc_kind == KycProviderKind::Sandbox,
         };
         let server = http_server(&config.http, listener, state)?;
@@ -262,6 +292,10 @@ struct AppState {
     lifecycle: web::Data<dyn KycLifecycle>,
     /// Bridge's webhooks are received only when a public key is configured.
     webhooks: Option<web::Data<dyn ProviderEventVerifier>>,
+    submit: web::Data<dyn SubmitKyc>,
+    terms: web::Data<dyn TermsOfService>,
+    upload_limits: web::Data<KycUploadLimits>,
+    tos_links: web::Data<TosLinks>,
     /// The sandbox provider's pages are served only when it is the provider.
     sandbox_routes: bool,
 }
@@ -295,6 +329,10 @@ fn http_server(
                     cfg.app_data(webhooks);
                 }
             })
+            .app_data(state.submit)
+            .app_data(state.terms)
+            .app_data(state.upload_limits)
+            .app_data(state.tos_links)
             .configure(api::configure)
             .configure(|cfg| {
                 if state.sandbox_routes {
@@ -313,9 +351,11 @@ fn http_server(
 }
 
 /// The keys that sign and check bearer tokens, with the secret JWT_SECRET gives or, on
-/// SQLite without it, the development secret in DATA_DIR.
-fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<JwtKeys> {
+/// SQLite without it, the development secret in DATA_DIR; and the key of terms-of-service
+/// link states, derived from the same secret under its own label (one secret to manage).
+fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<(JwtKeys, TosStateKey)> {
     let (secret, source) = secret::resolve(config, storage)?;
+    let tos_key = TosStateKey::derive(&secret)?;
     let keys = JwtKeys::new(&config.auth.jwt_settings(secret))?;
     match &source {
         SecretSource::Generated(path) => tracing::info!(
@@ -327,7 +367,14 @@ fn token_keys(config: &Config, storage: &Storage) -> anyhow::Result<JwtKeys> {
         }
         SecretSource::Environment => {}
     }
-    Ok(keys)
+    Ok((keys, tos_key))
+}
+
+/// The configured KYC provider.
+struct ChosenProvider {
+    provider: Arc<dyn KycProvider>,
+    /// With the sandbox, the channel on which it reports the outcomes it decides later.
+    sandbox_updates: Option<tokio::sync::mpsc::Receiver<KycUpdate>>,
 }
 
 /// The KYC provider port: Bridge or the sandbox (whose links point at `public_url`),
@@ -337,12 +384,22 @@ fn build_kyc_provider(
     kind: KycProviderKind,
     public_url: &str,
     registry: &prometheus::Registry,
-) -> anyhow::Result<Arc<dyn KycProvider>> {
-    let provider: Arc<dyn KycProvider> = match kind {
-        KycProviderKind::Bridge => Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
-        KycProviderKind::Sandbox => Arc::new(SandboxKycProvider::new(public_url)),
+) -> anyhow::Result<ChosenProvider> {
+    let (provider, updates): (Arc<dyn KycProvider>, _) = match kind {
+        KycProviderKind::Bridge => (
+            Arc::new(BridgeKycProvider::new(settings.bridge_settings())?),
+            None,
+        ),
+        KycProviderKind::Sandbox => {
+            let (sandbox, updates) =
+                SandboxKycProvider::with_updates(public_url, settings.sandbox_approval_delay());
+            (Arc::new(sandbox), Some(updates))
+        }
     };
-    Ok(Arc::new(MeteredKycProvider::new(provider, registry)?))
+    Ok(ChosenProvider {
+        provider: Arc::new(MeteredKycProvider::new(provider, registry)?),
+        sandbox_updates: updates,
+    })
 }
 
 /// Starts the KYC mail worker (the outbox engine with the KYC mail handler); it runs until

@@ -5,15 +5,23 @@
 
 use std::time::Duration;
 
+mod customer_body;
+mod customers;
 mod events;
 mod objects;
 mod reports;
 pub mod status;
 mod sync;
+mod tos;
 pub mod webhook;
 
+pub use customers::longest_submission;
+
 use async_trait::async_trait;
-use ports::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError};
+use ports::{
+    IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, KycSubmissionRequest,
+    KycSubmitError, SubmissionAccepted, TosLinkRequest,
+};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -35,6 +43,8 @@ pub struct BridgeSettings {
     pub connect_timeout: Duration,
     /// Limit for one whole request, connection to last body byte.
     pub request_timeout: Duration,
+    /// Limit for one KYC submission request (its body can be tens of megabytes).
+    pub submit_timeout: Duration,
     /// Attempts per customer, first one included (1 means no retry).
     pub max_attempts: u32,
     /// Pause before the first retry; doubled for each further one.
@@ -48,6 +58,7 @@ impl std::fmt::Debug for BridgeSettings {
             .field("api_key", &"<redacted>")
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("submit_timeout", &self.submit_timeout)
             .field("max_attempts", &self.max_attempts)
             .finish()
     }
@@ -57,8 +68,9 @@ impl std::fmt::Debug for BridgeSettings {
 #[derive(Clone, Debug)]
 pub struct BridgeKycProvider {
     client: reqwest::Client,
-    base_url: String,
     endpoint: String,
+    base_url: reqwest::Url,
+    submit_timeout: Duration,
     api_key: HeaderValue,
     max_attempts: u32,
     retry_backoff: Duration,
@@ -76,10 +88,13 @@ impl BridgeKycProvider {
             anyhow::anyhow!("BRIDGE_API_KEY contains characters not allowed in a header")
         })?;
         api_key.set_sensitive(true);
+        let base_url = reqwest::Url::parse(&settings.base_url)
+            .map_err(|e| anyhow::anyhow!("BRIDGE_API_URL is not a URL: {e}"))?;
         Ok(Self {
             client,
-            base_url: settings.base_url.trim_end_matches('/').to_owned(),
             endpoint: format!("{}/v0/kyc_links", settings.base_url.trim_end_matches('/')),
+            base_url,
+            submit_timeout: settings.submit_timeout,
             api_key,
             max_attempts: settings.max_attempts.max(1),
             retry_backoff: settings.retry_backoff,
@@ -232,6 +247,19 @@ impl KycProvider for BridgeKycProvider {
         target: &domain::ProviderRef,
     ) -> Result<ports::ProviderKycState, KycProviderError> {
         self.fetch(target).await
+    }
+
+    #[tracing::instrument(name = "bridge.submit_kyc", skip_all, fields(customer_id = %request.customer_id))]
+    async fn submit_kyc(
+        &self,
+        request: &KycSubmissionRequest,
+    ) -> Result<SubmissionAccepted, KycSubmitError> {
+        self.submit(request).await
+    }
+
+    #[tracing::instrument(name = "bridge.create_tos_link", skip_all, fields(customer_id = %request.customer_id))]
+    async fn create_tos_link(&self, request: &TosLinkRequest) -> Result<String, KycProviderError> {
+        self.tos_link(request).await
     }
 }
 

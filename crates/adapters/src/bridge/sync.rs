@@ -20,17 +20,9 @@ impl BridgeKycProvider {
             ProviderRef::KycLink(id) => ("kyc_links", id),
             ProviderRef::ProviderCustomer(id) => ("customers", id),
         };
-        let mut url = reqwest::Url::parse(&self.base_url).map_err(|e| {
-            KycProviderError::Unavailable(
-                anyhow::Error::new(e).context("BRIDGE_API_URL is not a URL"),
-            )
-        })?;
-        url.path_segments_mut()
-            .map_err(|()| {
-                KycProviderError::Unavailable(anyhow::anyhow!("BRIDGE_API_URL cannot have a path"))
-            })?
-            .pop_if_empty()
-            .extend(["v0", collection, id]);
+        let url = self
+            .url(&["v0", collection, id])
+            .map_err(KycProviderError::Unavailable)?;
         let response = self
             .client
             .get(url)

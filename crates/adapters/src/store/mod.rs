@@ -29,6 +29,7 @@ mod events;
 mod health;
 mod idempotency;
 mod kyc;
+mod kyc_submissions;
 mod kyc_sync;
 mod outbox;
 mod pool;

@@ -35,6 +35,7 @@ diesel::table! {
         version -> BigInt,
         updated_at -> Nullable<DbTimestamp>,
         sync_locked_until -> Nullable<DbTimestamp>,
+        signed_agreement_id -> Nullable<Text>,
     }
 }
 
@@ -159,7 +160,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbJson, DbTimestamp, DbUuid};
+
+    kyc_submissions (id) {
+        id -> DbUuid,
+        customer_id -> DbUuid,
+        account_id -> DbUuid,
+        customer_type -> Text,
+        submitted_at -> DbTimestamp,
+        fields -> DbJson,
+        identity_documents -> DbJson,
+        documents -> DbJson,
+        outcome -> Text,
+        kyc_status -> Nullable<Text>,
+        provider_reference -> Nullable<Text>,
+        refused_fields -> DbJson,
+        finished_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(customers -> accounts (account_id));
+diesel::joinable!(kyc_submissions -> customers (customer_id));
 diesel::joinable!(webhook_endpoints -> accounts (account_id));
 diesel::joinable!(outbox_jobs -> customers (customer_id));
 diesel::joinable!(outbox_jobs -> webhook_endpoints (endpoint_id));
@@ -170,6 +193,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     idempotency_keys,
     kyc_history,
+    kyc_submissions,
     outbox_jobs,
     provider_events,
     webhook_endpoints,

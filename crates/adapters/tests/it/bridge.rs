@@ -15,6 +15,7 @@ pub fn settings(base_url: &str) -> BridgeSettings {
         api_key: "sk-test-123".into(),
         connect_timeout: Duration::from_millis(500),
         request_timeout: Duration::from_millis(500),
+        submit_timeout: Duration::from_millis(500),
         max_attempts: 2,
         retry_backoff: Duration::from_millis(10),
     }

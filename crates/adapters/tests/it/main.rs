@@ -7,10 +7,12 @@
 )]
 
 mod bridge;
+mod bridge_customers;
 mod health_contract;
 mod idempotency_contract;
 mod kyc_contract;
 mod kyc_poller;
+mod kyc_submission_contract;
 mod kyc_sync_contract;
 mod lifecycle_contract;
 mod mail;

@@ -7,7 +7,8 @@ use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use ports::{
     AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, KycReports,
-    KycSyncQueue, Outbox, StoreHealth, WebhookDeliveries, WebhookEndpointRepository,
+    KycSubmissionRepository, KycSyncQueue, Outbox, StoreHealth, WebhookDeliveries,
+    WebhookEndpointRepository,
 };
 use testkit::{TempSqlite, TestPostgres};
 
@@ -19,6 +20,7 @@ pub struct Store {
     pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub submissions: Arc<dyn KycSubmissionRepository>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub kyc: Arc<dyn KycReports>,
     pub sync: Arc<dyn KycSyncQueue>,
@@ -92,7 +94,8 @@ impl Store {
             kyc: repo.clone(),
             sync: repo.clone(),
             endpoints: repo.clone(),
-            deliveries: repo,
+            deliveries: repo.clone(),
+            submissions: repo,
             raw,
         }
     }

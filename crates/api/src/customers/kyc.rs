@@ -1,10 +1,12 @@
 //! `GET /customer/{id}/kyc`: where a customer's verification stands, its links, when it
-//! last changed and was last read back from the provider, and its history.
+//! last changed and was last read back from the provider, its history, and the KYC data
+//! sent for it by API (masked).
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
+use domain::KycSubmissionRecord;
 use domain::{CustomerId, KycHistoryEntry, KycSource};
-use ports::{KycOverview, ReadKyc};
+use ports::{KycOverview, ReadKyc, SubmitKyc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,6 +14,7 @@ use super::data::{RejectionReasonData, WireKycStatus, WireTosStatus};
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
+use crate::kyc::data::SubmissionData;
 
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -98,10 +101,14 @@ pub struct KycData {
     pub last_synced_at: Option<String>,
     /// Every report that changed the state, or arrived too late to, oldest first.
     pub history: Vec<KycHistoryData>,
+    /// The KYC data sent by API (`POST /customer/{id}/kyc`), newest first, masked: what was
+    /// sent and how it ended, never the data itself.
+    pub submissions: Vec<SubmissionData>,
 }
 
-impl From<KycOverview> for KycData {
-    fn from(overview: KycOverview) -> Self {
+impl KycData {
+    /// The overview with the customer's submissions.
+    fn new(overview: KycOverview, submissions: Vec<KycSubmissionRecord>) -> Self {
         let c = overview.customer;
         Self {
             kyc_status: c.kyc_state.kyc_status.into(),
@@ -121,6 +128,7 @@ impl From<KycOverview> for KycData {
                 .into_iter()
                 .map(KycHistoryData::from)
                 .collect(),
+            submissions: submissions.into_iter().map(SubmissionData::from).collect(),
         }
     }
 }
@@ -150,15 +158,17 @@ pub async fn get_customer_kyc(
     account: AuthenticatedAccount,
     id: web::Path<String>,
     use_case: web::Data<dyn ReadKyc>,
+    submitted: web::Data<dyn SubmitKyc>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let id = CustomerId(uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?);
     let overview = use_case
-        .kyc_overview(account.0, CustomerId(id))
+        .kyc_overview(account.0, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let submissions = submitted.list_submissions(account.0, id).await?;
     Ok(HttpResponse::Ok().json(Envelope::success(
         200,
         "KYC retrieved successfully",
-        KycData::from(overview),
+        KycData::new(overview, submissions),
     )))
 }

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::TimeDelta;
 use domain::{CustomerId, KycHistoryEntry, KycSource, KycStatus, RejectionReason, TosStatus};
-use ports::{KycOverview, MockReadKyc, ReadCustomersError};
+use ports::{KycOverview, MockReadKyc, MockSubmitKyc, ReadCustomersError};
 use serde_json::json;
 
 use crate::support::{
@@ -57,8 +57,14 @@ fn reading(answer: fn() -> Result<Option<KycOverview>, ReadCustomersError>) -> P
         .withf(|a, _| *a == account())
         .times(1)
         .returning(move |_, _| answer());
+    // A customer without KYC submissions (their rendering is tested in `kyc_submit`).
+    let mut submit = MockSubmitKyc::new();
+    submit
+        .expect_list_submissions()
+        .returning(|_, _| Ok(Vec::new()));
     Ports {
         read_kyc,
+        submit,
         ..Ports::new()
     }
 }
@@ -87,6 +93,7 @@ async fn the_kyc_of_a_customer_shows_state_links_times_and_history_oldest_first(
         .starts_with("https://dashboard.bridge.xyz"));
     assert_eq!(data["updated_at"], "2024-12-01T18:51:15.392Z");
     assert_eq!(data["last_synced_at"], "2024-12-01T18:52:15.392Z");
+    assert_eq!(data["submissions"], json!([]));
     assert_eq!(
         data["history"],
         json!([

@@ -100,6 +100,9 @@ fn the_document_is_openapi_3_1_with_bearer_security_on_protected_routes() {
         ("get", "/customer/{id}"),
         ("get", "/customers"),
         ("get", "/auth/refresh-token"),
+        ("post", "/customer/{id}/kyc"),
+        ("get", "/customer/{id}/kyc"),
+        ("post", "/customer/{id}/tos-link"),
     ] {
         let operation = &doc["paths"][path][method];
         assert_eq!(
@@ -118,6 +121,19 @@ fn the_document_is_openapi_3_1_with_bearer_security_on_protected_routes() {
     assert!(doc["paths"]["/auth/login"]["post"]
         .get("security")
         .is_none());
+    assert!(doc["paths"]["/tos/complete"]["get"]
+        .get("security")
+        .is_none());
+    let submit = &doc["paths"]["/customer/{id}/kyc"]["post"]["responses"];
+    for status in [
+        "202", "400", "401", "404", "408", "409", "413", "415", "422", "500", "502", "503", "504",
+    ] {
+        assert!(
+            submit.get(status).is_some(),
+            "POST /customer/{{id}}/kyc lacks {status}"
+        );
+    }
+    assert!(submit["503"]["headers"].get("Retry-After").is_some());
     let create = &doc["paths"]["/customer"]["post"]["responses"];
     for status in [
         "201", "400", "401", "409", "413", "415", "422", "500", "502", "503", "504",
@@ -276,4 +292,56 @@ fn the_create_operation_documents_its_idempotency_key_and_what_it_answers() {
         .get("Idempotent-Replayed")
         .is_some());
     assert!(responses["409"]["headers"].get("Retry-After").is_some());
+}
+
+/// The documented properties and required fields of a submission schema against what the
+/// handler reads and requires.
+fn check_submission_schema<T: serde::de::DeserializeOwned>(name: &str, empty: Value) {
+    let doc = document();
+    let schema = &doc["components"]["schemas"][name];
+    let properties: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name} is not documented"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let accepted: BTreeSet<&str> = api::wire::serde_names::<T>().iter().copied().collect();
+    assert_eq!(properties, accepted, "{name}");
+    assert_eq!(schema["additionalProperties"], false, "{name}");
+    let documented: BTreeSet<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field.as_str().unwrap())
+        .filter(|field| *field != "customer_type")
+        .collect();
+    let errors = api::kyc::parse_submission(empty, chrono::Utc::now().date_naive()).unwrap_err();
+    let required: BTreeSet<&str> = errors
+        .errors()
+        .iter()
+        .filter(|e| e.message == "is required")
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(documented, required, "{name}");
+}
+
+#[test]
+fn the_documented_submission_bodies_are_the_accepted_and_required_fields() {
+    check_submission_schema::<api::kyc::person::IndividualBody>(
+        "IndividualKycRequest",
+        serde_json::json!({}),
+    );
+    check_submission_schema::<api::kyc::business::BusinessBody>(
+        "BusinessKycRequest",
+        serde_json::json!({"customer_type": "business"}),
+    );
+    let doc = document();
+    let one_of = doc["components"]["schemas"]["KycSubmissionRequest"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert_eq!(one_of.len(), 2);
+    // The documented example is one the handler accepts.
+    let example = doc["components"]["schemas"]["IndividualKycRequest"]["example"].clone();
+    assert_eq!(example, api::kyc::examples::individual_example());
+    api::kyc::parse_submission(example, chrono::Utc::now().date_naive()).unwrap();
 }

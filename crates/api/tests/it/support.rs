@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
+use api::kyc::{KycUploadLimits, TosLinks, TosStateKey};
 use api::sessions::{LoginThrottle, ThrottleSettings};
 use api::{JwtKeys, JwtSettings};
 use chrono::{TimeZone, Utc};
@@ -17,7 +18,8 @@ use ports::{
     AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, Idempotency,
     IdempotencyPolicy, KycLifecycle, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
     MockIdempotencyStore, MockKycLifecycle, MockProviderEventVerifier, MockReadCustomers,
-    MockReadKyc, MockStoreHealth, ProviderEventVerifier, ReadCustomers, ReadKyc, StoreHealth,
+    MockReadKyc, MockStoreHealth, MockSubmitKyc, MockTermsOfService, ProviderEventVerifier,
+    ReadCustomers, ReadKyc, StoreHealth, SubmitKyc, TermsOfService,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -53,6 +55,14 @@ pub fn token() -> String {
 
 pub fn seed_body() -> Value {
     api::examples::seed_request_example()
+}
+
+/// The seed example as the domain's input.
+pub fn seed_body_input() -> NewCustomer {
+    api::customers::CreateCustomerBody::from_json(seed_body())
+        .unwrap()
+        .try_into_domain()
+        .unwrap()
 }
 
 pub fn customer_from(input: NewCustomer) -> Customer {
@@ -142,6 +152,9 @@ pub struct Ports {
     pub verifier: Option<MockProviderEventVerifier>,
     /// Whether the sandbox pages are registered.
     pub sandbox: bool,
+    pub submit: MockSubmitKyc,
+    pub terms: MockTermsOfService,
+    pub upload_limits: KycUploadLimits,
 }
 
 impl Ports {
@@ -163,6 +176,12 @@ impl Ports {
         let mut lifecycle = MockKycLifecycle::new();
         lifecycle.expect_apply().never();
         lifecycle.expect_state_of().never();
+        let mut submit = MockSubmitKyc::new();
+        submit.expect_submit_kyc().never();
+        submit.expect_list_submissions().never();
+        let mut terms = MockTermsOfService::new();
+        terms.expect_tos_link().never();
+        terms.expect_accept_terms().never();
         Self {
             create: unreachable_use_case(),
             read,
@@ -176,6 +195,9 @@ impl Ports {
             lifecycle,
             verifier: None,
             sandbox: false,
+            submit,
+            terms,
+            upload_limits: KycUploadLimits::new(1024 * 1024, 4, Duration::from_secs(5)),
         }
     }
 
@@ -191,8 +213,22 @@ pub async fn call(ports: Ports, request: test::TestRequest) -> Reply {
     call_all(ports, vec![request]).await.pop().unwrap()
 }
 
-/// Sends `requests` in order to one app instance.
-pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
+/// The key of terms-of-service states in the test app.
+pub fn tos_key() -> TosStateKey {
+    TosStateKey::derive(SECRET).unwrap()
+}
+
+/// Where the test app says it is reachable.
+pub const PUBLIC_URL: &str = "https://onboarding.example";
+
+/// The app with every route, over `ports`.
+pub async fn app(
+    ports: Ports,
+) -> impl actix_web::dev::Service<
+    actix_http::Request,
+    Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
     let create: Arc<dyn CreateCustomer> = Arc::new(ports.create);
     let read: Arc<dyn ReadCustomers> = Arc::new(ports.read);
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
@@ -204,6 +240,8 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
         .verifier
         .map(|v| web::Data::from(Arc::new(v) as Arc<dyn ProviderEventVerifier>));
     let sandbox = ports.sandbox;
+    let submit: Arc<dyn SubmitKyc> = Arc::new(ports.submit);
+    let terms: Arc<dyn TermsOfService> = Arc::new(ports.terms);
     let metrics = api::ops::Metrics::new(prometheus::Registry::new()).unwrap();
     let idempotency = Idempotency::new(
         Arc::new(ports.idempotency),
@@ -213,7 +251,7 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             key_required: ports.key_required,
         },
     );
-    let app = test::init_service(
+    test::init_service(
         App::new()
             .wrap(actix_web::middleware::from_fn(api::hardening::guard))
             .wrap(actix_web::middleware::from_fn(api::ops::observe))
@@ -233,6 +271,13 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
                     cfg.app_data(verifier);
                 }
             })
+            .app_data(web::Data::from(submit))
+            .app_data(web::Data::from(terms))
+            .app_data(web::Data::new(ports.upload_limits))
+            .app_data(web::Data::new(TosLinks {
+                public_url: PUBLIC_URL.into(),
+                key: tos_key(),
+            }))
             .configure(api::configure)
             .configure(|cfg| {
                 if sandbox {
@@ -241,21 +286,33 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             })
             .default_service(web::to(api::not_found)),
     )
-    .await;
+    .await
+}
+
+/// A reply's parts, the body read as JSON (or as a string when it is not JSON).
+pub async fn reply(
+    response: actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Reply {
+        status,
+        headers,
+        body,
+        bytes: bytes.to_vec(),
+    }
+}
+
+/// Sends `requests` in order to one app instance.
+pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
+    let app = app(ports).await;
     let mut replies = vec![];
     for request in requests {
         let response = test::call_service(&app, request.to_request()).await;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = test::read_body(response).await;
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        replies.push(Reply {
-            status,
-            headers,
-            body,
-            bytes: bytes.to_vec(),
-        });
+        replies.push(reply(response).await);
     }
     replies
 }

@@ -53,8 +53,9 @@ impl From<RepositoryError> for DeliveryError {
     fn from(e: RepositoryError) -> Self {
         match e {
             RepositoryError::Unavailable(cause) => Self::StoreUnavailable(cause),
-            RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("unexpected duplicate")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            // A duplicate or a lost race cannot happen here: report it, never guess.
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

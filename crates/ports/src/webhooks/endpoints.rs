@@ -90,8 +90,9 @@ impl From<RepositoryError> for EndpointError {
     fn from(e: RepositoryError) -> Self {
         match e {
             RepositoryError::Unavailable(cause) => Self::StoreUnavailable(cause),
-            RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("unexpected duplicate")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            // A duplicate or a lost race cannot happen here: report it, never guess.
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

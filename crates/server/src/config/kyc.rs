@@ -38,6 +38,26 @@ pub struct KycSettings {
     #[arg(long, env = "KYC_TIMEOUT_MS", default_value_t = 10_000, global = true)]
     pub kyc_timeout_ms: u64,
 
+    /// KYC provider timeout for one KYC submission (KYC by API), in milliseconds: its body
+    /// can be tens of megabytes. Separate from KYC_TIMEOUT_MS.
+    #[arg(
+        long,
+        env = "KYC_SUBMIT_TIMEOUT_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    pub kyc_submit_timeout_ms: u64,
+
+    /// How long the sandbox provider keeps a KYC submission under review before it
+    /// approves it, in milliseconds.
+    #[arg(
+        long,
+        env = "KYC_SANDBOX_APPROVAL_DELAY_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub kyc_sandbox_approval_delay_ms: u64,
+
     /// Attempts per KYC request on timeouts, 429 and 5xx (same idempotency key each time).
     #[arg(long, env = "KYC_MAX_ATTEMPTS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=5), global = true)]
     pub kyc_max_attempts: u32,
@@ -86,9 +106,28 @@ impl KycSettings {
             api_key: self.bridge_api_key.clone().unwrap_or_default(),
             connect_timeout: Duration::from_millis(self.kyc_connect_timeout_ms),
             request_timeout: Duration::from_millis(self.kyc_timeout_ms),
+            submit_timeout: Duration::from_millis(self.kyc_submit_timeout_ms),
             max_attempts: self.kyc_max_attempts,
             retry_backoff: Duration::from_millis(200),
         }
+    }
+
+    /// How long a KYC submission may be pending before a new one may replace it: longer
+    /// than the provider call can take, every attempt included, plus a minute.
+    pub fn submission_policy(&self) -> ports::SubmissionPolicy {
+        let bridge = self.bridge_settings();
+        ports::SubmissionPolicy {
+            abandon_after: adapters::bridge::longest_submission(
+                bridge.submit_timeout,
+                bridge.max_attempts,
+                bridge.retry_backoff,
+            ) + Duration::from_secs(60),
+        }
+    }
+
+    /// How long the sandbox keeps a submission under review.
+    pub fn sandbox_approval_delay(&self) -> Duration {
+        Duration::from_millis(self.kyc_sandbox_approval_delay_ms)
     }
 }
 
@@ -105,6 +144,22 @@ mod tests {
         );
         let with_key = config(&["--bridge-api-key", "sk"]);
         assert_eq!(with_key.kyc.provider().unwrap(), KycProviderKind::Bridge);
+    }
+
+    #[test]
+    fn a_submission_has_its_own_timeout_and_blocks_no_longer_than_it_can_take() {
+        let c = config(&["--kyc-submit-timeout-ms=1000", "--kyc-timeout-ms=200"]);
+        let bridge = c.kyc.bridge_settings();
+        assert_eq!(bridge.submit_timeout, Duration::from_secs(1));
+        assert_eq!(bridge.request_timeout, Duration::from_millis(200));
+        assert_eq!(
+            c.kyc.submission_policy().abandon_after,
+            Duration::from_millis(2 * 1000 + 200 + 60_000)
+        );
+        assert_eq!(
+            config(&[]).kyc.bridge_settings().submit_timeout,
+            Duration::from_secs(60)
+        );
     }
 
     #[test]

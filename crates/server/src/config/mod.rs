@@ -7,6 +7,7 @@ mod database;
 mod http;
 mod idempotency;
 mod kyc;
+mod kyc_api;
 mod lifecycle;
 mod log;
 mod mail;
@@ -17,6 +18,7 @@ pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
 pub use idempotency::IdempotencySettings;
 pub use kyc::{KycProviderKind, KycSettings};
+pub use kyc_api::KycApiSettings;
 pub use lifecycle::LifecycleSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
@@ -107,6 +109,9 @@ pub struct Config {
     /// Following each customer's KYC: provider webhooks, polling, event receipts.
     #[command(flatten, next_help_heading = "KYC lifecycle")]
     pub lifecycle: LifecycleSettings,
+    /// KYC by API: the submission route's limits.
+    #[command(flatten, next_help_heading = "KYC by API")]
+    pub kyc_api: KycApiSettings,
     /// The KYC mail: transport, sender, retries.
     #[command(flatten, next_help_heading = "Mail")]
     pub mail: MailSettings,
@@ -297,6 +302,11 @@ pub(crate) mod tests {
             "KYC_CONNECT_TIMEOUT_MS",
             "KYC_TIMEOUT_MS",
             "KYC_MAX_ATTEMPTS",
+            "KYC_SUBMIT_TIMEOUT_MS",
+            "KYC_SANDBOX_APPROVAL_DELAY_MS",
+            "KYC_BODY_LIMIT_BYTES",
+            "KYC_MAX_CONCURRENT_SUBMISSIONS",
+            "KYC_BODY_IDLE_TIMEOUT_MS",
             "DB_POOL_SIZE",
             "DB_POOL_TIMEOUT_MS",
             "HTTP_WORKERS",
@@ -353,6 +363,7 @@ pub(crate) mod tests {
             "Authentication:",
             "KYC provider:",
             "KYC lifecycle:",
+            "KYC by API:",
             "Mail:",
             "Idempotency:",
             "Webhooks:",

@@ -11,6 +11,7 @@ mod accounts;
 mod hardening;
 mod helpers;
 mod idempotency;
+mod kyc_api;
 mod kyc_lifecycle;
 mod mail;
 mod ops;

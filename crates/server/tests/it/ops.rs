@@ -163,8 +163,9 @@ async fn metrics_move_under_requests() {
 }
 
 /// The real binary, logging JSON at debug level for the service's own crates, through a
-/// login, customers created, read, listed and mailed, and a rejected body: its log names
-/// no e-mail address, phone number, name, app secret, token or JWT secret.
+/// login, customers created, read, listed and mailed, a rejected body, and KYC submissions
+/// (invalid, refused, taken): its log names no e-mail address, phone number, name, app
+/// secret, token or JWT secret, and no identity number, birth date or image bytes.
 #[tokio::test]
 async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
     use crate::process::{field, run_ok, server, Running};
@@ -195,6 +196,7 @@ async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
                 "info,api=debug,ports=debug,adapters=debug,server=debug",
             )
             .env("MAIL_POLL_INTERVAL_MS", "50")
+            .env("KYC_SANDBOX_APPROVAL_DELAY_MS", "50")
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
@@ -247,6 +249,24 @@ async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
         .await
         .unwrap();
     let customer_id = created["data"]["id"].as_str().unwrap().to_owned();
+    // KYC by API: a submission refused by validation, one refused by the sandbox, and one
+    // taken, each with an identity number, a birth date and an image.
+    let submission = testkit::individual_submission_body();
+    let kyc = format!("{address}/customer/{customer_id}/kyc");
+    let mut invalid = submission.clone();
+    invalid["residential_address"]["subdivision"] = "QQ".into();
+    let mut refused = submission.clone();
+    refused["identifying_information"][0]["number"] = "000000000".into();
+    for (body, status) in [(&invalid, 400), (&refused, 422), (&submission, 202)] {
+        let response = client
+            .post(&kyc)
+            .bearer_auth(&token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+    }
     let mut bad = customer.clone();
     bad["customer_email"] = "bad@@pii.example.com".into();
     bad["customer_phone"] = "++99912345".into();
@@ -278,6 +298,19 @@ async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
         .await,
         "the KYC mail was never written"
     );
+    // The sandbox's later approval went through the KYC lifecycle (and was logged, by
+    // identifiers only) before the log is read.
+    assert!(
+        crate::helpers::eventually(Duration::from_secs(10), || std::fs::read_to_string(
+            &log_path
+        )
+        .map(|log| log
+            .lines()
+            .any(|l| l.contains("KYC report handled") && l.contains("\"source\":\"sandbox\"")))
+        .unwrap_or(false))
+        .await,
+        "the sandbox's update never arrived"
+    );
     drop(running);
 
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -299,5 +332,15 @@ async fn logs_carry_request_ids_but_no_personal_data_or_secrets() {
         "Bearer",
     ] {
         assert!(!log.contains(needle), "the log contains {needle:?}:\n{log}");
+    }
+    assert!(
+        log.contains("/customer/{id}/kyc"),
+        "the KYC requests were logged: {log}"
+    );
+    for needle in crate::kyc_api::secrets_of(&submission) {
+        assert!(
+            !log.contains(&needle),
+            "the log contains {needle:?}:\n{log}"
+        );
     }
 }

@@ -1,0 +1,393 @@
+//! KYC submissions and terms-of-service acceptances: a submission is claimed while the
+//! customer is held (so two cannot be in flight for one customer), then finished with
+//! its outcome and the customer's new KYC state in one transaction. Rows hold only the
+//! masked summary (see the migration `2026-11-26-000008_kyc_submissions`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::submission::{DocumentSummary, IdentitySummary};
+use domain::{
+    AccountId, CustomerId, KycSubmissionRecord, SignedAgreementId, SubmissionId, SubmissionOutcome,
+    SubmissionSummary,
+};
+use ports::{
+    ClaimOutcome, KycSubmissionRepository, RepositoryError, SubmissionClaim, SubmissionFinish,
+};
+use serde::{Deserialize, Serialize};
+
+use super::rows::CustomerRow;
+use super::schema::{customers, kyc_submissions};
+use super::sql_types::{Id, Json, Timestamp};
+use super::{per_backend, Store, StoreConnection as _};
+
+/// A submission row.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = kyc_submissions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct SubmissionRow {
+    id: Id,
+    customer_id: Id,
+    account_id: Id,
+    customer_type: String,
+    submitted_at: Timestamp,
+    fields: Json,
+    identity_documents: Json,
+    documents: Json,
+    outcome: String,
+    kyc_status: Option<String>,
+    provider_reference: Option<String>,
+    refused_fields: Json,
+    finished_at: Option<Timestamp>,
+}
+
+/// How an identity document is kept in `identity_documents`.
+#[derive(Serialize, Deserialize)]
+struct StoredIdentity {
+    path: String,
+    #[serde(rename = "type")]
+    id_type: String,
+    number_last_four: Option<String>,
+    image_front: Option<String>,
+    image_back: Option<String>,
+}
+
+/// How a business document is kept in `documents`.
+#[derive(Serialize, Deserialize)]
+struct StoredDocument {
+    path: String,
+    purposes: Vec<String>,
+    file: String,
+}
+
+fn json<T: Serialize>(value: &T) -> Json {
+    // Plain structs of strings always serialise.
+    Json(serde_json::to_value(value).unwrap_or(serde_json::Value::Array(Vec::new())))
+}
+
+impl SubmissionRow {
+    fn pending(claim: &SubmissionClaim) -> Self {
+        let summary = &claim.summary;
+        let identities: Vec<StoredIdentity> = summary
+            .identity_documents
+            .iter()
+            .map(|d| StoredIdentity {
+                path: d.path.clone(),
+                id_type: d.id_type.clone(),
+                number_last_four: d.number_last_four.clone(),
+                image_front: d.image_front.clone(),
+                image_back: d.image_back.clone(),
+            })
+            .collect();
+        let documents: Vec<StoredDocument> = summary
+            .documents
+            .iter()
+            .map(|d| StoredDocument {
+                path: d.path.clone(),
+                purposes: d.purposes.clone(),
+                file: d.file.clone(),
+            })
+            .collect();
+        Self {
+            id: Id(claim.id.0),
+            customer_id: Id(claim.customer_id.0),
+            account_id: Id(claim.account_id.0),
+            customer_type: claim.customer_type.as_str().to_owned(),
+            submitted_at: Timestamp(claim.submitted_at),
+            fields: json(&summary.fields),
+            identity_documents: json(&identities),
+            documents: json(&documents),
+            outcome: SubmissionOutcome::Pending.as_str().to_owned(),
+            kyc_status: None,
+            provider_reference: None,
+            refused_fields: json(&Vec::<String>::new()),
+            finished_at: None,
+        }
+    }
+
+    fn into_domain(self) -> Result<KycSubmissionRecord, RepositoryError> {
+        let id = self.id.0;
+        let invalid = |name: &str, message: String| {
+            RepositoryError::Unexpected(anyhow::anyhow!(
+                "stored KYC submission {id} has an invalid {name}: {message}"
+            ))
+        };
+        let identities: Vec<StoredIdentity> =
+            read(id, "identity_documents", self.identity_documents.0)?;
+        let documents: Vec<StoredDocument> = read(id, "documents", self.documents.0)?;
+        Ok(KycSubmissionRecord {
+            id: SubmissionId(id),
+            customer_id: CustomerId(self.customer_id.0),
+            account_id: AccountId(self.account_id.0),
+            customer_type: self
+                .customer_type
+                .parse()
+                .map_err(|m| invalid("customer_type", m))?,
+            submitted_at: self.submitted_at.0,
+            summary: SubmissionSummary {
+                fields: read(id, "fields", self.fields.0)?,
+                identity_documents: identities
+                    .into_iter()
+                    .map(|d| IdentitySummary {
+                        path: d.path,
+                        id_type: d.id_type,
+                        number_last_four: d.number_last_four,
+                        image_front: d.image_front,
+                        image_back: d.image_back,
+                    })
+                    .collect(),
+                documents: documents
+                    .into_iter()
+                    .map(|d| DocumentSummary {
+                        path: d.path,
+                        purposes: d.purposes,
+                        file: d.file,
+                    })
+                    .collect(),
+            },
+            outcome: self.outcome.parse().map_err(|m| invalid("outcome", m))?,
+            kyc_status: self
+                .kyc_status
+                .map(|s| s.parse())
+                .transpose()
+                .map_err(|m| invalid("kyc_status", m))?,
+            provider_reference: self.provider_reference,
+            refused_fields: read(id, "refused_fields", self.refused_fields.0)?,
+            finished_at: self.finished_at.map(|t| t.0),
+        })
+    }
+}
+
+/// A JSON column read as `T`.
+fn read<T: serde::de::DeserializeOwned>(
+    id: uuid::Uuid,
+    name: &str,
+    value: serde_json::Value,
+) -> Result<T, RepositoryError> {
+    serde_json::from_value(value).map_err(|e| {
+        RepositoryError::Unexpected(anyhow::anyhow!(
+            "stored KYC submission {id} has an invalid {name}: {e}"
+        ))
+    })
+}
+
+/// What a claim found, before the customer row is turned into a domain value.
+enum Claimed {
+    Yes(Box<CustomerRow>),
+    NotFound,
+    InProgress,
+}
+
+#[async_trait]
+impl KycSubmissionRepository for Store {
+    #[tracing::instrument(name = "store.claim_kyc_submission", skip_all, fields(db.backend = self.backend(), customer_id = %claim.customer_id))]
+    async fn claim_submission(
+        &self,
+        claim: &SubmissionClaim,
+    ) -> Result<ClaimOutcome, RepositoryError> {
+        let row = SubmissionRow::pending(claim);
+        let (account, customer) = (Id(claim.account_id.0), Id(claim.customer_id.0));
+        let blocking: Vec<&'static str> =
+            claim.blocking_statuses.iter().map(|s| s.as_str()).collect();
+        let abandon_before = Timestamp(claim.abandon_before);
+        let now = Timestamp(claim.submitted_at);
+        let claimed = self
+            .run(move |conn| {
+                per_backend!(conn => conn.write_transaction(|conn| {
+                    // A no-op update holds the customer's row until commit on PostgreSQL, so
+                    // concurrent claims for one customer run one after the other (on SQLite
+                    // the IMMEDIATE transaction already holds the whole database).
+                    let held = diesel::update(
+                        customers::table
+                            .filter(customers::id.eq(customer))
+                            .filter(customers::account_id.eq(account)),
+                    )
+                    .set(customers::version.eq(customers::version))
+                    .execute(conn)?;
+                    if held == 0 {
+                        return Ok(Claimed::NotFound);
+                    }
+                    let current: CustomerRow = customers::table
+                        .filter(customers::id.eq(customer))
+                        .select(CustomerRow::as_select())
+                        .first(conn)?;
+                    diesel::update(
+                        kyc_submissions::table
+                            .filter(kyc_submissions::customer_id.eq(customer))
+                            .filter(kyc_submissions::outcome.eq(SubmissionOutcome::Pending.as_str()))
+                            .filter(kyc_submissions::submitted_at.lt(abandon_before)),
+                    )
+                    .set((
+                        kyc_submissions::outcome.eq(SubmissionOutcome::Abandoned.as_str()),
+                        kyc_submissions::finished_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                    let pending = diesel::select(diesel::dsl::exists(
+                        kyc_submissions::table
+                            .filter(kyc_submissions::customer_id.eq(customer))
+                            .filter(kyc_submissions::outcome.eq(SubmissionOutcome::Pending.as_str())),
+                    ))
+                    .get_result::<bool>(conn)?;
+                    if pending || blocking.contains(&current.kyc_status.as_str()) {
+                        return Ok(Claimed::InProgress);
+                    }
+                    diesel::insert_into(kyc_submissions::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    Ok(Claimed::Yes(Box::new(current)))
+                }))
+            })
+            .await?;
+        Ok(match claimed {
+            Claimed::Yes(row) => ClaimOutcome::Claimed(Box::new(row.into_domain()?)),
+            Claimed::NotFound => ClaimOutcome::NotFound,
+            Claimed::InProgress => ClaimOutcome::InProgress,
+        })
+    }
+
+    #[tracing::instrument(name = "store.finish_kyc_submission", skip_all, fields(db.backend = self.backend(), outcome = finish.outcome.as_str()))]
+    async fn finish_submission(&self, finish: &SubmissionFinish) -> Result<(), RepositoryError> {
+        let id = Id(finish.id.0);
+        let outcome = finish.outcome.as_str();
+        let kyc_status = finish.kyc_status.map(|s| s.as_str().to_owned());
+        let reference = finish.provider_reference.clone();
+        let refused = json(&finish.refused_fields);
+        let finished_at = Timestamp(finish.finished_at);
+        let change = finish
+            .customer
+            .as_ref()
+            .map(|c| (c.expected_version, CustomerRow::from_domain(&c.customer)));
+        let written = self
+            .run(move |conn| {
+                per_backend!(conn => conn.write_transaction(|conn| {
+                    if let Some((expected, new)) = &change {
+                        // Only what a submission changes is written; the compare-and-set on
+                        // `version` guarantees nothing else moved since it was read.
+                        let changed = diesel::update(
+                            customers::table
+                                .filter(customers::id.eq(new.id))
+                                .filter(customers::version.eq(*expected)),
+                        )
+                        .set((
+                            customers::provider_customer_id.eq(&new.provider_customer_id),
+                            customers::kyc_status.eq(&new.kyc_status),
+                            customers::tos_status.eq(&new.tos_status),
+                            customers::rejection_reasons.eq(&new.rejection_reasons),
+                            customers::kyc_sequence.eq(new.kyc_sequence),
+                            customers::kyc_as_of.eq(new.kyc_as_of),
+                            customers::version.eq(new.version),
+                            customers::updated_at.eq(new.updated_at),
+                        ))
+                        .execute(conn)?;
+                        if changed == 0 {
+                            return Ok(false);
+                        }
+                    }
+                    diesel::update(kyc_submissions::table.filter(kyc_submissions::id.eq(id)))
+                        .set((
+                            kyc_submissions::outcome.eq(outcome),
+                            kyc_submissions::kyc_status.eq(&kyc_status),
+                            kyc_submissions::provider_reference.eq(&reference),
+                            kyc_submissions::refused_fields.eq(&refused),
+                            kyc_submissions::finished_at.eq(finished_at),
+                        ))
+                        .execute(conn)?;
+                    Ok(true)
+                }))
+            })
+            .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(RepositoryError::Conflict)
+        }
+    }
+
+    #[tracing::instrument(name = "store.list_kyc_submissions", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]
+    async fn list_submissions(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        limit: u32,
+    ) -> Result<Option<Vec<KycSubmissionRecord>>, RepositoryError> {
+        let (account, customer) = (Id(account_id.0), Id(customer_id.0));
+        let rows: Option<Vec<SubmissionRow>> = self
+            .run(move |conn| {
+                per_backend!(conn => {
+                    let exists = diesel::select(diesel::dsl::exists(
+                        customers::table
+                            .filter(customers::id.eq(customer))
+                            .filter(customers::account_id.eq(account)),
+                    ))
+                    .get_result::<bool>(conn)?;
+                    if !exists {
+                        return Ok(None);
+                    }
+                    kyc_submissions::table
+                        .filter(kyc_submissions::customer_id.eq(customer))
+                        .filter(kyc_submissions::account_id.eq(account))
+                        .order((kyc_submissions::submitted_at.desc(), kyc_submissions::id.desc()))
+                        .limit(i64::from(limit))
+                        .select(SubmissionRow::as_select())
+                        .load(conn)
+                        .map(Some)
+                })
+            })
+            .await?;
+        rows.map(|rows| rows.into_iter().map(SubmissionRow::into_domain).collect())
+            .transpose()
+    }
+
+    #[tracing::instrument(name = "store.signed_agreement_id", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]
+    async fn signed_agreement_id(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+    ) -> Result<Option<SignedAgreementId>, RepositoryError> {
+        let (account, customer) = (Id(account_id.0), Id(customer_id.0));
+        let stored: Option<Option<String>> = self
+            .run(move |conn| {
+                let query = customers::table
+                    .filter(customers::id.eq(customer))
+                    .filter(customers::account_id.eq(account))
+                    .select(customers::signed_agreement_id);
+                per_backend!(conn => query.first(conn).optional())
+            })
+            .await?;
+        stored
+            .flatten()
+            .map(|raw| {
+                SignedAgreementId::parse(&raw).map_err(|m| {
+                    RepositoryError::Unexpected(anyhow::anyhow!(
+                        "stored customer {customer_id} has an invalid signed_agreement_id: {m}"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    #[tracing::instrument(name = "store.record_signed_agreement", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]
+    async fn record_signed_agreement(
+        &self,
+        customer_id: CustomerId,
+        agreement: &SignedAgreementId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let customer = Id(customer_id.0);
+        let agreement = agreement.as_str().to_owned();
+        let at = Timestamp(at);
+        let changed = self
+            .run(move |conn| {
+                let update = diesel::update(customers::table.filter(customers::id.eq(customer)))
+                    .set((
+                        customers::signed_agreement_id.eq(agreement),
+                        customers::tos_status.eq(domain::TosStatus::Approved.as_str()),
+                        customers::version.eq(customers::version + 1),
+                        customers::updated_at.eq(at),
+                    ));
+                per_backend!(conn => update.execute(conn))
+            })
+            .await?;
+        Ok(changed > 0)
+    }
+}

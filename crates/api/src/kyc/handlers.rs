@@ -1,0 +1,195 @@
+//! The handlers: `POST /customer/{id}/kyc` and `GET /customer/{id}/kyc` (KYC by API),
+//! `POST /customer/{id}/tos-link` and `GET /tos/complete` (terms of service).
+
+use actix_web::http::header::{ContentType, REFERRER_POLICY};
+use actix_web::{web, HttpResponse};
+use chrono::Utc;
+use domain::{CustomerId, SignedAgreementId};
+use ports::{SubmitKyc, TermsOfService};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::body::{parse_submission, KycSubmissionBody};
+use super::data::TosLinkData;
+use super::gate::KycBody;
+use super::state::{TosStateKey, TOS_STATE_TTL};
+use crate::auth::AuthenticatedAccount;
+use crate::customers::data::CustomerData;
+use crate::envelope::Envelope;
+use crate::error::{ApiError, ErrorBody};
+
+/// What `POST /customer/{id}/tos-link` needs to build its `redirect_uri`.
+#[derive(Debug, Clone)]
+pub struct TosLinks {
+    /// Where clients reach this service (`PUBLIC_URL`), without a trailing slash.
+    pub public_url: String,
+    /// Signs the `state` that names the customer.
+    pub key: TosStateKey,
+}
+
+fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(CustomerId)
+        .map_err(|_| ApiError::not_found())
+}
+
+/// Sends the customer's identity data to the KYC provider instead of the hosted link.
+/// The provider's customer is updated (or created), the submission is recorded without its
+/// numbers, images or birth date, and the customer is answered with the provider's status
+/// (e.g. `under_review`); the outcome then arrives like the hosted link's.
+///
+/// Honours `Idempotency-Key` (a retry with the same key and body gets the first answer).
+#[utoipa::path(
+    post,
+    path = "/customer/{id}/kyc",
+    tag = "kyc",
+    operation_id = "submit_kyc",
+    params(
+        ("id" = String, Path, description = "The customer id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body get the first answer"),
+    ),
+    request_body(content = KycSubmissionBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Submitted: the customer, with the provider's status", body = Envelope<CustomerData>),
+        (status = 400, description = "Invalid submission: `details` names every bad field by its path (`residential_address.subdivision`, `identifying_information[0].number`; at most 20), a key given twice, no terms-of-service acceptance (`signed_agreement_id`), or a `customer_type` that is not the customer's", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 404, description = "No such customer of this account", body = ErrorBody),
+        (status = 408, description = "The body stalled (no data for KYC_BODY_IDLE_TIMEOUT_MS)", body = ErrorBody),
+        (status = 409, description = "`kyc_in_progress`: a submission is under review", body = ErrorBody),
+        (status = 413, description = "Body over KYC_BODY_LIMIT_BYTES (default 34 MiB)", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
+        (status = 422, description = "`kyc_rejected`: the provider refused the data; `details.fields` maps our field paths to its reasons", body = ErrorBody),
+        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
+        (status = 503, description = "`kyc_submissions_busy`: KYC_MAX_CONCURRENT_SUBMISSIONS are being processed; or the database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 504, description = "The KYC provider did not answer within KYC_SUBMIT_TIMEOUT_MS", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(name = "http.submit_kyc", skip_all, fields(account_id = %account.0))]
+pub async fn submit_kyc(
+    account: AuthenticatedAccount,
+    id: web::Path<String>,
+    body: KycBody,
+    use_case: web::Data<dyn SubmitKyc>,
+) -> Result<HttpResponse, ApiError> {
+    let id = customer_id(&id)?;
+    let submission =
+        parse_submission(body.0, Utc::now().date_naive()).map_err(|e| ApiError::validation(&e))?;
+    let customer = use_case.submit_kyc(account.0, id, submission).await?;
+    Ok(HttpResponse::Accepted().json(Envelope::success(
+        202,
+        "KYC data submitted",
+        CustomerData::from(customer),
+    )))
+}
+
+/// A hosted terms-of-service link for the customer. The provider's page sends the
+/// customer back to this service's `GET /tos/complete`, which records the acceptance
+/// (`signed_agreement_id`) that a KYC submission needs. The link's `state` expires after
+/// 24 hours.
+#[utoipa::path(
+    post,
+    path = "/customer/{id}/tos-link",
+    tag = "kyc",
+    operation_id = "create_tos_link",
+    params(("id" = String, Path, description = "The customer id (a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The link", body = Envelope<TosLinkData>),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
+        (status = 404, description = "No such customer of this account", body = ErrorBody),
+        (status = 422, description = "The KYC provider refused to issue a link", body = ErrorBody),
+        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 504, description = "The KYC provider did not answer in time", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(name = "http.create_tos_link", skip_all, fields(account_id = %account.0))]
+pub async fn create_tos_link(
+    account: AuthenticatedAccount,
+    id: web::Path<String>,
+    links: web::Data<TosLinks>,
+    use_case: web::Data<dyn TermsOfService>,
+) -> Result<HttpResponse, ApiError> {
+    let id = customer_id(&id)?;
+    let state = links.key.sign(id, Utc::now() + TOS_STATE_TTL);
+    let redirect_uri = format!("{}/tos/complete?state={state}", links.public_url);
+    let url = use_case.tos_link(account.0, id, redirect_uri).await?;
+    Ok(HttpResponse::Ok().json(Envelope::success(
+        200,
+        "Terms-of-service link created",
+        TosLinkData { url },
+    )))
+}
+
+/// Query of `GET /tos/complete`, as the provider's page sends it back.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TosCompleteParams {
+    /// The signed state this service put in the link.
+    pub state: Option<String>,
+    /// The provider's id of the acceptance.
+    pub signed_agreement_id: Option<String>,
+}
+
+const THANK_YOU: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Terms accepted</title></head><body><h1>Thank you</h1>\
+<p>You have accepted the terms of service. You can close this page.</p></body></html>\n";
+
+/// Where the provider's terms-of-service page sends the customer back. No bearer token:
+/// the `state` (signed, naming the customer, valid 24 hours) authenticates the request. A
+/// missing, forged or expired state is `400` and nothing is stored; otherwise the
+/// acceptance is stored on the customer and a short "thank you" page is shown.
+#[utoipa::path(
+    get,
+    path = "/tos/complete",
+    tag = "kyc",
+    operation_id = "complete_tos",
+    params(TosCompleteParams),
+    responses(
+        (status = 200, description = "A \"thank you\" page", body = String, content_type = "text/html"),
+        (status = 400, description = "A missing, forged or expired `state`, or a missing or malformed `signed_agreement_id`", body = ErrorBody),
+        (status = 404, description = "The customer no longer exists", body = ErrorBody),
+        (status = 431, description = "Request headers over 32 KiB in all", body = ErrorBody),
+        (status = 500, description = "Unexpected error", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+    )
+)]
+#[tracing::instrument(name = "http.complete_tos", skip_all)]
+pub async fn complete_tos(
+    params: web::Query<TosCompleteParams>,
+    links: web::Data<TosLinks>,
+    use_case: web::Data<dyn TermsOfService>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let state = params
+        .state
+        .ok_or_else(|| ApiError::invalid_parameter("state", "is required"))?;
+    let customer = links
+        .key
+        .verify(&state, Utc::now())
+        .map_err(|e| ApiError::invalid_parameter("state", &e.to_string()))?;
+    let agreement = params
+        .signed_agreement_id
+        .ok_or_else(|| ApiError::invalid_parameter("signed_agreement_id", "is required"))
+        .and_then(|raw| {
+            SignedAgreementId::parse(&raw)
+                .map_err(|m| ApiError::invalid_parameter("signed_agreement_id", &m))
+        })?;
+    use_case.accept_terms(customer, agreement).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::html())
+        // The URL carries the state and the agreement id; no page it links to needs them.
+        .insert_header((REFERRER_POLICY, "no-referrer"))
+        .body(THANK_YOU))
+}

@@ -1,0 +1,28 @@
+//! KYC by API and the terms of service: the routes, their wire shapes, the upload gate
+//! (permits, size and idle limits) and the signed `state` of terms-of-service links.
+//!
+//! - [`handlers`]: `POST|GET /customer/{id}/kyc`, `POST /customer/{id}/tos-link`,
+//!   `GET /tos/complete`.
+//! - [`body`], [`person`], [`business`]: the submission's body, read leniently into the
+//!   domain's input; [`schemas`]: the document's vocabularies, from the domain's lists.
+//! - [`gate`]: the route wrapper and body extractor of the upload.
+//! - [`state`]: the HMAC-signed `state`.
+//! - [`data`]: the answers and the error mapping.
+//!
+//! `Idempotency-Key` on `POST /customer/{id}/kyc` is honoured by the service-wide
+//! idempotency glue, which wraps this route's handler like any other.
+
+pub mod body;
+pub mod business;
+pub mod data;
+pub mod examples;
+pub mod gate;
+pub mod handlers;
+pub mod person;
+pub mod schemas;
+pub mod state;
+
+pub use body::{parse_submission, KycSubmissionBody};
+pub use gate::{kyc_upload_gate, KycBody, KycUploadLimits};
+pub use handlers::{complete_tos, create_tos_link, submit_kyc, TosLinks};
+pub use state::{TosStateKey, TOS_STATE_TTL};

@@ -1,0 +1,307 @@
+//! The KYC-by-API and terms-of-service use cases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use domain::{
+    AccountId, Customer, CustomerId, KycOrder, KycStatus, KycSubmission, KycSubmissionRecord,
+    SignedAgreementId, SubmissionId, SubmissionOutcome,
+};
+
+use super::{
+    ClaimOutcome, CustomerKycChange, CustomerKycError, KycSubmissionRepository,
+    KycSubmissionRequest, KycSubmitError, SubmissionAccepted, SubmissionClaim, SubmissionFinish,
+    SubmitKyc, SubmitKycError, TermsOfService, TosLinkRequest, MAX_LISTED_SUBMISSIONS,
+};
+use crate::{CustomerRepository, KycProvider, RepositoryError};
+
+/// The customer statuses during which a new submission is refused: the provider is
+/// reviewing the last one. After a rejection (or anything else) a new one is allowed.
+pub const BLOCKING_STATUSES: [KycStatus; 1] = [KycStatus::UnderReview];
+
+/// How many times the customer's change is recomputed when someone else changed the
+/// customer meanwhile.
+const CHANGE_ATTEMPTS: u32 = 3;
+
+/// Settings of the use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmissionPolicy {
+    /// How long a pending submission blocks a new one: longer than any provider call can
+    /// take, so that only a submission whose sender stopped is given up.
+    pub abandon_after: Duration,
+}
+
+/// The use cases, over a customer store, a submission store and a KYC provider.
+#[derive(Clone)]
+pub struct KycSubmissionService {
+    customers: Arc<dyn CustomerRepository>,
+    submissions: Arc<dyn KycSubmissionRepository>,
+    kyc: Arc<dyn KycProvider>,
+    policy: SubmissionPolicy,
+}
+
+impl KycSubmissionService {
+    /// Builds the service.
+    pub fn new(
+        customers: Arc<dyn CustomerRepository>,
+        submissions: Arc<dyn KycSubmissionRepository>,
+        kyc: Arc<dyn KycProvider>,
+        policy: SubmissionPolicy,
+    ) -> Self {
+        Self {
+            customers,
+            submissions,
+            kyc,
+            policy,
+        }
+    }
+
+    /// Records an outcome that leaves the customer unchanged. The provider's answer is what
+    /// the client must hear, so a failure to record it is logged, not returned: the pending
+    /// submission is given up after [`SubmissionPolicy::abandon_after`].
+    async fn record_failure(
+        &self,
+        id: SubmissionId,
+        outcome: SubmissionOutcome,
+        refused: Vec<String>,
+    ) {
+        let finish = SubmissionFinish {
+            id,
+            outcome,
+            kyc_status: None,
+            provider_reference: None,
+            refused_fields: refused,
+            finished_at: now(),
+            customer: None,
+        };
+        if let Err(e) = self.submissions.finish_submission(&finish).await {
+            tracing::error!(error = %e, outcome = outcome.as_str(), "could not record the submission's outcome");
+        }
+    }
+
+    /// Records the provider's acceptance and the customer's new state, recomputing the
+    /// change when someone else changed the customer meanwhile.
+    async fn record_acceptance(
+        &self,
+        claim: &SubmissionClaim,
+        mut customer: Customer,
+        accepted: SubmissionAccepted,
+    ) -> Result<Customer, SubmitKycError> {
+        let finished_at = now();
+        for _ in 0..CHANGE_ATTEMPTS {
+            let changed = apply(&customer, &accepted, claim.submitted_at, finished_at);
+            let finish = SubmissionFinish {
+                id: claim.id,
+                outcome: SubmissionOutcome::Accepted,
+                kyc_status: Some(accepted.state.kyc_status),
+                provider_reference: Some(accepted.provider_customer_id.clone()),
+                refused_fields: Vec::new(),
+                finished_at,
+                customer: Some(CustomerKycChange {
+                    expected_version: customer.version,
+                    customer: changed.clone(),
+                }),
+            };
+            match self.submissions.finish_submission(&finish).await {
+                Ok(()) => return Ok(changed),
+                Err(RepositoryError::Conflict) => {
+                    customer = self
+                        .customers
+                        .find(claim.account_id, claim.customer_id)
+                        .await?
+                        .ok_or(SubmitKycError::NotFound)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepositoryError::Conflict.into())
+    }
+}
+
+/// Milliseconds: what every store keeps exactly.
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(now)
+}
+
+/// The customer after the provider took a submission: the provider's customer id, and
+/// its state unless a report newer than the submission already arrived (the provider's
+/// answer describes the state at some moment after `submitted_at`; a webhook about this
+/// very submission may have overtaken it).
+pub(super) fn apply(
+    customer: &Customer,
+    accepted: &SubmissionAccepted,
+    submitted_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+) -> Customer {
+    let mut changed = customer.clone();
+    changed.kyc.provider_customer_id = Some(accepted.provider_customer_id.clone());
+    let order = KycOrder::at(submitted_at);
+    if !order.is_older_than(&customer.kyc_as_of) {
+        changed.kyc_state = accepted.state.clone();
+        changed.kyc_as_of = order;
+    }
+    changed.version = customer.version + 1;
+    changed.updated_at = Some(finished_at);
+    changed
+}
+
+#[async_trait]
+impl SubmitKyc for KycSubmissionService {
+    #[tracing::instrument(name = "submit_kyc", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
+    async fn submit_kyc(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        submission: KycSubmission,
+    ) -> Result<Customer, SubmitKycError> {
+        let customer = self
+            .customers
+            .find(account_id, customer_id)
+            .await?
+            .ok_or(SubmitKycError::NotFound)?;
+        if submission.customer_type() != customer.customer_type {
+            return Err(SubmitKycError::TypeMismatch {
+                expected: customer.customer_type,
+            });
+        }
+        // Checked again, atomically, by the claim; this spares a claim in the common case.
+        if BLOCKING_STATUSES.contains(&customer.kyc_state.kyc_status) {
+            return Err(SubmitKycError::InProgress);
+        }
+        // An acceptance is only ever added, never withdrawn, so reading it apart from the
+        // claim cannot let a submission through without one.
+        let agreement = match submission.signed_agreement_id() {
+            Some(agreement) => agreement.clone(),
+            None => self
+                .submissions
+                .signed_agreement_id(account_id, customer_id)
+                .await?
+                .ok_or(SubmitKycError::TermsNotAccepted)?,
+        };
+
+        let submitted_at = now();
+        let abandon_after = TimeDelta::from_std(self.policy.abandon_after)
+            .map_err(|e| SubmitKycError::Unexpected(e.into()))?;
+        let claim = SubmissionClaim {
+            id: SubmissionId::new_random(),
+            account_id,
+            customer_id,
+            customer_type: customer.customer_type,
+            submitted_at,
+            summary: submission.summary(),
+            blocking_statuses: BLOCKING_STATUSES.to_vec(),
+            abandon_before: submitted_at - abandon_after,
+        };
+        let customer = match self.submissions.claim_submission(&claim).await? {
+            ClaimOutcome::Claimed(customer) => *customer,
+            ClaimOutcome::NotFound => return Err(SubmitKycError::NotFound),
+            ClaimOutcome::InProgress => return Err(SubmitKycError::InProgress),
+        };
+
+        let request = KycSubmissionRequest {
+            customer_id,
+            provider_customer_id: customer.kyc.provider_customer_id.clone(),
+            provider_link_id: customer.kyc.provider_link_id.clone(),
+            email: submission
+                .email()
+                .cloned()
+                .unwrap_or_else(|| customer.email.clone()),
+            phone: submission
+                .phone()
+                .cloned()
+                .unwrap_or_else(|| customer.phone.clone()),
+            signed_agreement_id: agreement,
+            submission,
+        };
+        // No database connection is held while the provider is called.
+        match self.kyc.submit_kyc(&request).await {
+            Ok(accepted) => {
+                let customer = self.record_acceptance(&claim, customer, accepted).await?;
+                tracing::info!(
+                    kyc_status = customer.kyc_state.kyc_status.as_str(),
+                    "KYC submission accepted"
+                );
+                Ok(customer)
+            }
+            Err(KycSubmitError::Rejected {
+                field_errors,
+                message,
+            }) => {
+                let refused = field_errors.iter().map(|(path, _)| path.clone()).collect();
+                self.record_failure(claim.id, SubmissionOutcome::Refused, refused)
+                    .await;
+                Err(SubmitKycError::Rejected {
+                    field_errors,
+                    message,
+                })
+            }
+            Err(KycSubmitError::Timeout) => {
+                self.record_failure(claim.id, SubmissionOutcome::Failed, Vec::new())
+                    .await;
+                Err(SubmitKycError::KycTimeout)
+            }
+            Err(KycSubmitError::Unavailable(cause)) => {
+                self.record_failure(claim.id, SubmissionOutcome::Failed, Vec::new())
+                    .await;
+                Err(SubmitKycError::KycUnavailable(cause))
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "list_kyc_submissions", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
+    async fn list_submissions(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+    ) -> Result<Vec<KycSubmissionRecord>, CustomerKycError> {
+        self.submissions
+            .list_submissions(account_id, customer_id, MAX_LISTED_SUBMISSIONS)
+            .await?
+            .ok_or(CustomerKycError::NotFound)
+    }
+}
+
+#[async_trait]
+impl TermsOfService for KycSubmissionService {
+    #[tracing::instrument(name = "tos_link", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
+    async fn tos_link(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        redirect_uri: String,
+    ) -> Result<String, CustomerKycError> {
+        let customer = self
+            .customers
+            .find(account_id, customer_id)
+            .await?
+            .ok_or(CustomerKycError::NotFound)?;
+        let request = TosLinkRequest {
+            customer_id,
+            provider_customer_id: customer.kyc.provider_customer_id,
+            redirect_uri,
+        };
+        Ok(self.kyc.create_tos_link(&request).await?)
+    }
+
+    #[tracing::instrument(name = "accept_terms", skip_all, fields(customer_id = %customer_id))]
+    async fn accept_terms(
+        &self,
+        customer_id: CustomerId,
+        agreement: SignedAgreementId,
+    ) -> Result<(), CustomerKycError> {
+        if self
+            .submissions
+            .record_signed_agreement(customer_id, &agreement, now())
+            .await?
+        {
+            tracing::info!("terms of service accepted");
+            Ok(())
+        } else {
+            Err(CustomerKycError::NotFound)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE kyc_submissions;
+ALTER TABLE customers DROP COLUMN signed_agreement_id;
