@@ -4,6 +4,7 @@
 //! Handlers parse, call a use case, map the result. Nothing more.
 
 pub mod auth;
+pub mod conditional;
 pub mod customers;
 pub mod envelope;
 pub mod error;
@@ -39,6 +40,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/customer/{id}",
         route: || web::route().to(customers::read::get_customer),
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/customer/{id}",
+        route: || web::route().to(customers::update::update_customer),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/customer/{id}",
+        route: || web::route().to(customers::delete::delete_customer),
     },
     Endpoint {
         method: "GET",
@@ -98,7 +109,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
-/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`,
+/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `UpdateCustomer`,
+/// `DeleteCustomer`,
 /// `Authenticate`, `AccountStatus` and `StoreHealth`, plus `web::Data<sessions::LoginThrottle>`,
 /// `web::Data<ops::Metrics>` and `web::Data<ports::Idempotency>`. Wrap the app in
 /// `middleware::from_fn(hardening::guard)` and, outside it, `middleware::from_fn(ops::observe)`.

@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::customers::{create, data, read};
+use crate::customers::{create, data, delete, read, update};
 use crate::{error, ops, sandbox, sessions};
 
 // Also named here because callers outside this crate (the server's tests) use this path.
@@ -28,6 +28,8 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     paths(
         create::create_customer,
         read::get_customer,
+        update::update_customer,
+        delete::delete_customer,
         read::list_customers,
         sessions::login,
         sessions::refresh,
@@ -44,6 +46,8 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     ),
     components(schemas(
         create::CreateCustomerBody,
+        update::UpdateCustomerBody,
+        delete::DeletedResponse,
         data::CustomerData,
         data::CustomerKind,
         data::KycMailState,
@@ -55,7 +59,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     )),
     modifiers(&BearerAuth),
     tags(
-        (name = "customers", description = "Registering and reading customers"),
+        (name = "customers", description = "Registering, reading, changing and erasing customers"),
         (name = "auth", description = "Access tokens for accounts"),
         (name = "operations", description = "Health and metrics"),
         (name = "docs", description = "This document and its reference page"),

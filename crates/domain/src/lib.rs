@@ -13,7 +13,8 @@ mod webhook;
 
 pub use account::{Account, AccountName};
 pub use customer::{
-    AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
+    AccountId, Customer, CustomerId, CustomerType, CustomerUpdate, KycLink, KycMailStatus,
+    NewCustomer,
 };
 pub use fields::{CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS};
 pub use kyc::{

@@ -68,6 +68,7 @@ impl From<RepositoryError> for LoginError {
             RepositoryError::Unavailable(cause) => Self::Unavailable(cause),
             RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("duplicate account")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

@@ -19,9 +19,9 @@ use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
-    KycMailHandler, KycProvider, Mailer, Outbox, OutboxWorker, ReadCustomers, RetrySchedule,
-    StoreHealth, WorkerSettings,
+    CustomerDirectory, CustomerRepository, CustomerService, DeleteCustomer, Events, Idempotency,
+    IdempotencyStore, KycMailHandler, KycProvider, Mailer, Outbox, OutboxWorker, ReadCustomers,
+    RetrySchedule, StoreHealth, UpdateCustomer, WorkerSettings,
 };
 
 use crate::config::{
@@ -100,7 +100,9 @@ impl Application {
             health: web::Data::from(stores.health),
             keys: web::Data::new(keys),
             create: web::Data::from(customers.clone() as Arc<dyn CreateCustomer>),
-            read: web::Data::from(customers as Arc<dyn ReadCustomers>),
+            read: web::Data::from(customers.clone() as Arc<dyn ReadCustomers>),
+            update: web::Data::from(customers.clone() as Arc<dyn UpdateCustomer>),
+            delete: web::Data::from(customers as Arc<dyn DeleteCustomer>),
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             throttle: web::Data::new(LoginThrottle::new(config.auth.throttle_settings())),
@@ -209,6 +211,8 @@ struct AppState {
     keys: web::Data<JwtKeys>,
     create: web::Data<dyn CreateCustomer>,
     read: web::Data<dyn ReadCustomers>,
+    update: web::Data<dyn UpdateCustomer>,
+    delete: web::Data<dyn DeleteCustomer>,
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     throttle: web::Data<LoginThrottle>,
@@ -233,6 +237,8 @@ fn http_server(
             .app_data(state.keys)
             .app_data(state.create)
             .app_data(state.read)
+            .app_data(state.update)
+            .app_data(state.delete)
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.throttle)

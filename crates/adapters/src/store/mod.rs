@@ -22,7 +22,9 @@
 //! `check_for_backend`.
 
 mod accounts;
+mod changes;
 mod customers;
+mod erasure;
 mod events;
 mod health;
 mod idempotency;

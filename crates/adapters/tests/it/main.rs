@@ -7,6 +7,8 @@
 )]
 
 mod bridge;
+mod changes_contract;
+mod erasure_contract;
 mod health_contract;
 mod idempotency_contract;
 mod kyc_contract;

@@ -9,6 +9,7 @@
 
 mod bearer;
 mod create_customer;
+mod customer_changes;
 mod hardening;
 mod idempotency;
 mod openapi;

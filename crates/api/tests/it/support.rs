@@ -14,9 +14,10 @@ use domain::{
     NewCustomer,
 };
 use ports::{
-    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, Idempotency,
-    IdempotencyPolicy, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
-    MockIdempotencyStore, MockReadCustomers, MockStoreHealth, ReadCustomers, StoreHealth,
+    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, DeleteCustomer, Idempotency,
+    IdempotencyPolicy, MockAccountStatus, MockAuthenticate, MockCreateCustomer, MockDeleteCustomer,
+    MockIdempotencyStore, MockReadCustomers, MockStoreHealth, MockUpdateCustomer, ReadCustomers,
+    StoreHealth, UpdateCustomer,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -127,6 +128,8 @@ pub struct Reply {
 pub struct Ports {
     pub create: MockCreateCustomer,
     pub read: MockReadCustomers,
+    pub update: MockUpdateCustomer,
+    pub delete: MockDeleteCustomer,
     pub auth: MockAuthenticate,
     pub status: MockAccountStatus,
     pub health: MockStoreHealth,
@@ -142,6 +145,10 @@ impl Ports {
         let mut read = MockReadCustomers::new();
         read.expect_get_customer().never();
         read.expect_list_customers().never();
+        let mut update = MockUpdateCustomer::new();
+        update.expect_update_customer().never();
+        let mut delete = MockDeleteCustomer::new();
+        delete.expect_delete_customer().never();
         let mut auth = MockAuthenticate::new();
         auth.expect_login().never();
         let mut status = MockAccountStatus::new();
@@ -153,6 +160,8 @@ impl Ports {
         Self {
             create: unreachable_use_case(),
             read,
+            update,
+            delete,
             auth,
             status,
             health,
@@ -178,6 +187,8 @@ pub async fn call(ports: Ports, request: test::TestRequest) -> Reply {
 pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Reply> {
     let create: Arc<dyn CreateCustomer> = Arc::new(ports.create);
     let read: Arc<dyn ReadCustomers> = Arc::new(ports.read);
+    let update: Arc<dyn UpdateCustomer> = Arc::new(ports.update);
+    let delete: Arc<dyn DeleteCustomer> = Arc::new(ports.delete);
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
@@ -199,6 +210,8 @@ pub async fn call_all(ports: Ports, requests: Vec<test::TestRequest>) -> Vec<Rep
             .app_data(web::Data::new(keys_with(SECRET)))
             .app_data(web::Data::from(create))
             .app_data(web::Data::from(read))
+            .app_data(web::Data::from(update))
+            .app_data(web::Data::from(delete))
             .app_data(web::Data::from(auth))
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
@@ -274,6 +287,14 @@ pub fn signed(algorithm: jsonwebtoken::Algorithm, claims: &Value, secret: &[u8])
         &jsonwebtoken::EncodingKey::from_secret(secret),
     )
     .unwrap()
+}
+
+/// A request with `method` to `uri`, with a valid token.
+pub fn authorized(method: actix_web::http::Method, uri: &str) -> test::TestRequest {
+    test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header((header::AUTHORIZATION, format!("Bearer {}", token())))
 }
 
 pub fn get(uri: &str) -> test::TestRequest {
