@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use domain::ValidationErrors;
 use ports::CreateCustomerError;
+
+mod customers;
 use serde::Serialize;
 
 /// The body of every error response.
@@ -325,32 +327,16 @@ pub(crate) fn log_chain(message: &str, error: &(dyn std::error::Error + 'static)
 impl From<CreateCustomerError> for ApiError {
     fn from(e: CreateCustomerError) -> Self {
         match &e {
-            CreateCustomerError::Duplicate => Self::new(
-                StatusCode::CONFLICT,
-                "customer_exists",
-                "A customer with this email already exists",
-            ),
-            CreateCustomerError::KycRejected { message } => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "kyc_rejected",
-                "The KYC provider rejected the customer",
-            )
-            .with_details(serde_json::json!({ "provider_message": message })),
+            CreateCustomerError::Duplicate => Self::customer_exists(),
+            CreateCustomerError::Erased => Self::customer_deleted(),
+            CreateCustomerError::KycRejected { message } => Self::kyc_rejected(message),
             CreateCustomerError::KycTimeout => {
                 log_chain("KYC provider timed out", &e);
-                Self::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "kyc_provider_timeout",
-                    "The KYC provider did not answer in time",
-                )
+                Self::kyc_timeout()
             }
             CreateCustomerError::KycUnavailable(_) => {
                 log_chain("KYC provider unavailable", &e);
-                Self::new(
-                    StatusCode::BAD_GATEWAY,
-                    "kyc_provider_unavailable",
-                    "The KYC provider is unavailable",
-                )
+                Self::kyc_unavailable()
             }
             CreateCustomerError::StoreUnavailable(_) => {
                 log_chain("customer store unavailable", &e);

@@ -4,6 +4,7 @@
 //! Handlers parse, call a use case, map the result. Nothing more.
 
 pub mod auth;
+pub mod conditional;
 pub mod customers;
 pub mod envelope;
 pub mod error;
@@ -42,6 +43,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/customer/{id}",
         route: || web::route().to(customers::read::get_customer),
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/customer/{id}",
+        route: || web::route().to(customers::update::update_customer),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/customer/{id}",
+        route: || web::route().to(customers::delete::delete_customer),
     },
     Endpoint {
         method: "GET",
@@ -171,9 +182,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// Registers every API route. The app must provide `web::Data<JwtKeys>` and, as
-/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `ReadKyc`,
-/// `KycLifecycle`, `Authenticate`, `AccountStatus`, `StoreHealth`, `ManageWebhookEndpoints`,
-/// `ManageDeliveries`, `SubmitKyc` and `TermsOfService`, plus
+/// `web::Data<dyn …>`, the `ports` traits `CreateCustomer`, `ReadCustomers`, `UpdateCustomer`,
+/// `DeleteCustomer`, `ReadKyc`, `KycLifecycle`, `Authenticate`, `AccountStatus`, `StoreHealth`,
+/// `ManageWebhookEndpoints`, `ManageDeliveries`, `SubmitKyc` and `TermsOfService`, plus
 /// `web::Data<sessions::LoginThrottle>`, `web::Data<ops::Metrics>`,
 /// `web::Data<ports::Idempotency>`, `web::Data<kyc::KycUploadLimits>` and
 /// `web::Data<kyc::TosLinks>`; and, to receive Bridge's webhooks,

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::customers::{create, data, kyc as customer_kyc, read};
+use crate::customers::{create, data, delete, kyc as customer_kyc, read, update};
 use crate::kyc::{
     body as kyc_body, business as kyc_business, data as kyc_data, handlers as kyc,
     person as kyc_person,
@@ -34,6 +34,8 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     paths(
         create::create_customer,
         read::get_customer,
+        update::update_customer,
+        delete::delete_customer,
         read::list_customers,
         customer_kyc::get_customer_kyc,
         endpoints::create_webhook_endpoint,
@@ -61,6 +63,8 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     ),
     components(schemas(
         create::CreateCustomerBody,
+        update::UpdateCustomerBody,
+        delete::DeletedResponse,
         data::CustomerData,
         data::CustomerKind,
         data::KycMailState,
@@ -100,7 +104,7 @@ pub use crate::examples::{seed_customer_example, seed_request_example};
     )),
     modifiers(&BearerAuth),
     tags(
-        (name = "customers", description = "Registering and reading customers"),
+        (name = "customers", description = "Registering, reading, changing and erasing customers"),
         (name = "webhooks", description = "Webhook endpoints: signed events (Standard Webhooks) about the account's customers, and their deliveries"),
         (name = "kyc", description = "KYC by API (the customer's data sent instead of the hosted link) and the terms of service it needs"),
         (name = "auth", description = "Access tokens for accounts"),

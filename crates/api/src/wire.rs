@@ -131,6 +131,25 @@ impl<T: FromJson> FromJson for Option<T> {
     }
 }
 
+/// A field a body may leave out — then `None`: "keep the value" — but that must be a `T`
+/// when sent: `null` is refused rather than taken to mean "leave out" or "clear".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Omittable<T>(pub Option<T>);
+
+impl<T: FromJson> FromJson for Omittable<T> {
+    fn from_json(value: Value) -> Result<Self, String> {
+        T::from_json(value).map(|v| Self(Some(v)))
+    }
+
+    fn missing() -> Result<Self, String> {
+        Ok(Self(None))
+    }
+
+    fn null() -> Result<Self, String> {
+        Err("must not be null (leave the field out to keep its value)".to_owned())
+    }
+}
+
 /// Reads a string as one of the unit variants of the serde enum `T`; a wrong string is
 /// answered with the variants' wire names, e.g. `must be "individual" or "business"`.
 pub fn one_of<T: DeserializeOwned>(value: Value) -> Result<T, String> {
@@ -343,6 +362,40 @@ mod tests {
             [
                 FieldError::new("name", "must not be null"),
                 FieldError::new("name", "is required"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_omittable_field_may_be_left_out_but_not_sent_as_null() {
+        #[derive(Debug, Deserialize)]
+        struct Patch {
+            #[serde(default)]
+            name: Field<Omittable<String>>,
+        }
+        let mut errors = ValidationErrors::new();
+        let (left_out, _) = read_object::<Patch>(json!({})).unwrap();
+        assert_eq!(
+            left_out.name.read("name", &mut errors),
+            Some(Omittable(None))
+        );
+        let (sent, _) = read_object::<Patch>(json!({"name": "x"})).unwrap();
+        assert_eq!(
+            sent.name.read("name", &mut errors),
+            Some(Omittable(Some("x".to_owned())))
+        );
+        let (null, _) = read_object::<Patch>(json!({"name": null})).unwrap();
+        assert_eq!(null.name.read("name", &mut errors), None);
+        let (wrong, _) = read_object::<Patch>(json!({"name": 1})).unwrap();
+        assert_eq!(wrong.name.read("name", &mut errors), None);
+        assert_eq!(
+            errors.errors(),
+            [
+                FieldError::new(
+                    "name",
+                    "must not be null (leave the field out to keep its value)"
+                ),
+                FieldError::new("name", "must be a string"),
             ]
         );
     }

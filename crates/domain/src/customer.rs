@@ -132,6 +132,30 @@ pub struct NewCustomer {
     pub send_kyc_mail: bool,
 }
 
+/// A validated request to change a customer's details: the fields to change, each valid.
+/// A field left `None` keeps its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerUpdate {
+    /// A new full name (or legal name).
+    pub name: Option<CustomerName>,
+    /// A new contact address.
+    pub email: Option<CustomerEmail>,
+    /// A new phone number.
+    pub phone: Option<PhoneNumber>,
+    /// A new country.
+    pub country: Option<CountryCode>,
+}
+
+impl CustomerUpdate {
+    /// Whether it names no field at all.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.email.is_none()
+            && self.phone.is_none()
+            && self.country.is_none()
+    }
+}
+
 /// The hosted KYC and terms-of-service links a KYC provider issued, and the provider's
 /// identifiers for them. Where the verification stands is [`KycState`], apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +216,16 @@ pub struct Customer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_naming_no_field_is_empty() {
+        assert!(CustomerUpdate::default().is_empty());
+        let update = CustomerUpdate {
+            country: Some(CountryCode::parse("NG").unwrap()),
+            ..CustomerUpdate::default()
+        };
+        assert!(!update.is_empty());
+    }
 
     #[test]
     fn customer_type_defaults_to_individual() {

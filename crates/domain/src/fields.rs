@@ -74,6 +74,12 @@ impl CustomerEmail {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `other` is the same address, as uniqueness counts addresses: regardless of
+    /// case.
+    pub fn same_address(&self, other: &Self) -> bool {
+        self.0.to_lowercase() == other.0.to_lowercase()
+    }
 }
 
 /// Bare addresses only, at a domain name of at least two labels.
@@ -163,6 +169,13 @@ impl PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_differing_only_in_case_are_the_same_address() {
+        let a = CustomerEmail::parse("Ada.Lovelace@Example.com").unwrap();
+        assert!(a.same_address(&CustomerEmail::parse("ada.lovelace@example.COM").unwrap()));
+        assert!(!a.same_address(&CustomerEmail::parse("ada@example.com").unwrap()));
+    }
 
     #[test]
     fn name_is_trimmed() {

@@ -17,7 +17,8 @@ mod webhook;
 
 pub use account::{Account, AccountName};
 pub use customer::{
-    AccountId, Customer, CustomerId, CustomerType, KycLink, KycMailStatus, NewCustomer,
+    AccountId, Customer, CustomerId, CustomerType, CustomerUpdate, KycLink, KycMailStatus,
+    NewCustomer,
 };
 pub use endpoint::{
     EndpointDescription, UrlRules, WebhookEndpoint, WebhookHost, WebhookUrl, MAX_DESCRIPTION_CHARS,

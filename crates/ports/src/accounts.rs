@@ -69,6 +69,7 @@ impl From<RepositoryError> for LoginError {
             RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("duplicate account")),
             RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on login")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

@@ -1,9 +1,21 @@
-//! The "create customer" use case: check the address is free, obtain a KYC link, store.
+//! The customer use cases: create (check the address is free, obtain a KYC link, store)
+//! and read here; change (`update`) and erase (`erase`) in their own modules.
+
+mod erase;
+mod update;
+
+pub use erase::{DeleteCustomer, DeleteCustomerError};
+pub use update::{kyc_relink_idempotency_key, Precondition, UpdateCustomer, UpdateCustomerError};
+
+#[cfg(any(test, feature = "mock"))]
+pub use erase::MockDeleteCustomer;
+#[cfg(any(test, feature = "mock"))]
+pub use update::MockUpdateCustomer;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use domain::{
     AccountId, Customer, CustomerId, KycMailStatus, KycOrder, NewCustomer, WebhookEventType,
 };
@@ -19,6 +31,10 @@ pub enum CreateCustomerError {
     /// The account already has a customer with this e-mail address.
     #[error("a customer with this e-mail address already exists")]
     Duplicate,
+    /// The request was a retry of one whose customer has since been erased (its reserved
+    /// id is a tombstone's): the person is not created again.
+    #[error("the customer this request created was erased")]
+    Erased,
     /// The KYC provider refused the customer's data.
     #[error("the KYC provider rejected the customer: {message}")]
     KycRejected {
@@ -44,6 +60,7 @@ impl From<RepositoryError> for CreateCustomerError {
         match e {
             RepositoryError::Duplicate => Self::Duplicate,
             RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on insert")),
+            RepositoryError::Erased => Self::Erased,
             RepositoryError::Unavailable(cause) => Self::StoreUnavailable(cause),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
         }
@@ -124,6 +141,7 @@ impl From<RepositoryError> for ReadCustomersError {
             RepositoryError::Duplicate => Self::Unexpected(anyhow::anyhow!("duplicate on read")),
             RepositoryError::Conflict => Self::Unexpected(anyhow::anyhow!("conflict on read")),
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }
@@ -169,6 +187,11 @@ impl CustomerService {
             events,
         }
     }
+}
+
+/// Now, to the millisecond: what the API shows, and what every store keeps exactly.
+fn now_ms() -> anyhow::Result<DateTime<Utc>> {
+    Ok(Utc::now().duration_trunc(TimeDelta::milliseconds(1))?)
 }
 
 /// The idempotency key sent to the KYC provider for a customer: stable for the customer,

@@ -23,8 +23,9 @@ pub use accounts::{
     AccountRepository, AccountService, AccountStatus, Authenticate, LoginError, SecretHasher,
 };
 pub use customers::{
-    CreateCustomer, CreateCustomerError, CustomerPage, CustomerService, ListCustomers,
-    ReadCustomers, ReadCustomersError,
+    kyc_relink_idempotency_key, CreateCustomer, CreateCustomerError, CustomerPage, CustomerService,
+    DeleteCustomer, DeleteCustomerError, ListCustomers, Precondition, ReadCustomers,
+    ReadCustomersError, UpdateCustomer, UpdateCustomerError,
 };
 pub use events::{EventDraft, EventSubject, Events, NewEvent, Presenter};
 pub use health::{OutboxBacklog, PoolState, StoreHealth};
@@ -46,15 +47,18 @@ pub use lifecycle::{
     KycSyncWorker, NoSyncObserver, ReadKyc, ReceiptRetention, Recorded, SyncClaim, SyncObserver,
     SyncRound, SyncSettings, SyncTarget, SANDBOX_PROVIDER,
 };
-pub use mail::{kyc_message_id, KycMailHandler, MailContent, MailError, Mailer, OutgoingMail};
+pub use mail::{
+    kyc_message_id, kyc_message_id_for_version, KycMailHandler, MailContent, MailError, Mailer,
+    OutgoingMail,
+};
 pub use outbox::{
     AttemptReport, Attempted, ClaimRequest, Effects, JobEnd, JobHandler, JobId, JobKind, JobWork,
     Outbox, OutboxJob, OutboxWorker, RetryPolicy, RetrySchedule, WorkerSettings,
 };
 pub use provider_events::{EventRejection, ProviderEventVerifier};
 pub use repository::{
-    CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
-    QueuedKycMail, RepositoryError,
+    CustomerChange, CustomerCursor, CustomerDirectory, CustomerErasure, CustomerFilter,
+    CustomerRepository, NewCustomerRecord, QueuedKycMail, RepositoryError,
 };
 pub use webhooks::{
     CreatedEndpoint, DeliveryError, DeliveryPage, DeliveryRecord, DeliveryRetention,
@@ -66,7 +70,9 @@ pub use webhooks::{
 #[cfg(any(test, feature = "mock"))]
 pub use accounts::{MockAccountRepository, MockAccountStatus, MockAuthenticate, MockSecretHasher};
 #[cfg(any(test, feature = "mock"))]
-pub use customers::{MockCreateCustomer, MockReadCustomers};
+pub use customers::{
+    MockCreateCustomer, MockDeleteCustomer, MockReadCustomers, MockUpdateCustomer,
+};
 #[cfg(any(test, feature = "mock"))]
 pub use events::MockPresenter;
 #[cfg(any(test, feature = "mock"))]

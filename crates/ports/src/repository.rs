@@ -6,6 +6,10 @@ use domain::{AccountId, Customer, CustomerEmail, CustomerId, KycStatus};
 
 use crate::{IdempotencyCompletion, NewEvent};
 
+mod writes;
+
+pub use writes::{CustomerChange, CustomerErasure};
+
 /// Why a repository call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
@@ -19,6 +23,9 @@ pub enum RepositoryError {
     /// The store could not be reached in time (pool exhausted, database down).
     #[error("the customer store is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The id belongs to a customer that was erased: it is never used again.
+    #[error("the customer was erased")]
+    Erased,
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -109,7 +116,8 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// outbox job and its idempotency key's outcome — in one transaction, so there is never
     /// one without the other. The key's outcome is written only while the key is still held
     /// under the completion's lease; otherwise nothing is written and the call fails with
-    /// [`RepositoryError::Unexpected`]. Fails
+    /// [`RepositoryError::Unexpected`]. Fails with [`RepositoryError::Erased`], writing
+    /// nothing, when the id is an erased customer's. Fails
     /// with [`RepositoryError::Duplicate`] when the account already has a customer with
     /// the same e-mail address, compared case-insensitively; this is enforced by the
     /// store, so it holds under concurrent inserts too.
@@ -138,6 +146,21 @@ pub trait CustomerRepository: Send + Sync + 'static {
         account_id: AccountId,
         id: CustomerId,
     ) -> Result<Option<Customer>, RepositoryError>;
+
+    /// Writes `change` — the customer as changed, its replacement KYC mail, its events and
+    /// its idempotency key's outcome — in one transaction, if the customer of
+    /// `change.new.account_id` with id `change.new.id` still has `change.expected_version`.
+    /// Otherwise (another change came first, or the customer is gone) nothing is written
+    /// and the call fails with [`RepositoryError::Conflict`]. Fails with
+    /// [`RepositoryError::Duplicate`] when the new e-mail address is another customer's.
+    async fn update(&self, change: &CustomerChange) -> Result<(), RepositoryError>;
+
+    /// Erases the customer as `erasure` says, in one transaction, if the account's customer
+    /// still has `erasure.expected_version`; otherwise nothing is written and the call fails
+    /// with [`RepositoryError::Conflict`]. After it, nothing the store keeps holds the
+    /// customer's personal data, and [`Self::insert`] refuses the id with
+    /// [`RepositoryError::Erased`].
+    async fn erase(&self, erasure: &CustomerErasure) -> Result<(), RepositoryError>;
 }
 
 /// Lookups for the service's own workers (outbox handlers, the KYC lifecycle), which act

@@ -21,11 +21,12 @@ use api::JwtKeys;
 use domain::KycUpdate;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
-    CustomerDirectory, CustomerRepository, CustomerService, Events, Idempotency, IdempotencyStore,
-    JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports, KycSubmissionRepository,
-    KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries, ManageWebhookEndpoints, Outbox,
-    OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc, RetrySchedule, StoreHealth,
-    SubmitKyc, TermsOfService, WebhookDeliveries, WebhookEndpointRepository, WorkerSettings,
+    CustomerDirectory, CustomerRepository, CustomerService, DeleteCustomer, Events, Idempotency,
+    IdempotencyStore, JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports,
+    KycSubmissionRepository, KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries,
+    ManageWebhookEndpoints, Outbox, OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc,
+    RetrySchedule, StoreHealth, SubmitKyc, TermsOfService, UpdateCustomer, WebhookDeliveries,
+    WebhookEndpointRepository, WorkerSettings,
 };
 
 use crate::config::{
@@ -156,7 +157,9 @@ impl Application {
             health: web::Data::from(stores.health),
             keys: web::Data::new(keys),
             create: web::Data::from(customers.clone() as Arc<dyn CreateCustomer>),
-            read: web::Data::from(customers as Arc<dyn ReadCustomers>),
+            read: web::Data::from(customers.clone() as Arc<dyn ReadCustomers>),
+            update: web::Data::from(customers.clone() as Arc<dyn UpdateCustomer>),
+            delete: web::Data::from(customers as Arc<dyn DeleteCustomer>),
             authenticate: web::Data::from(accounts.clone() as Arc<dyn Authenticate>),
             status: web::Data::from(accounts.clone() as Arc<dyn AccountStatus>),
             endpoints: web::Data::from(webhooks.service.clone() as Arc<dyn ManageWebhookEndpoints>),
@@ -282,6 +285,8 @@ struct AppState {
     keys: web::Data<JwtKeys>,
     create: web::Data<dyn CreateCustomer>,
     read: web::Data<dyn ReadCustomers>,
+    update: web::Data<dyn UpdateCustomer>,
+    delete: web::Data<dyn DeleteCustomer>,
     authenticate: web::Data<dyn Authenticate>,
     status: web::Data<dyn AccountStatus>,
     endpoints: web::Data<dyn ManageWebhookEndpoints>,
@@ -316,6 +321,8 @@ fn http_server(
             .app_data(state.keys)
             .app_data(state.create)
             .app_data(state.read)
+            .app_data(state.update)
+            .app_data(state.delete)
             .app_data(state.authenticate)
             .app_data(state.status)
             .app_data(state.endpoints)

@@ -8,7 +8,8 @@ ALTER TABLE customers
 
 CREATE TABLE kyc_submissions (
     id                 uuid        PRIMARY KEY,
-    customer_id        uuid        NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    -- No foreign key: erasing the customer keeps the non-personal record (store/erasure.rs).
+    customer_id        uuid        NOT NULL,
     account_id         uuid        NOT NULL REFERENCES accounts (id),
     customer_type      text        NOT NULL CHECK (customer_type IN ('individual', 'business')),
     submitted_at       timestamptz NOT NULL,

@@ -8,7 +8,8 @@ ALTER TABLE customers ADD COLUMN signed_agreement_id TEXT
 
 CREATE TABLE kyc_submissions (
     id                 TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36),
-    customer_id        TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    -- No foreign key: erasing the customer keeps the non-personal record (store/erasure.rs).
+    customer_id        TEXT NOT NULL,
     account_id         TEXT NOT NULL REFERENCES accounts (id),
     customer_type      TEXT NOT NULL CHECK (customer_type IN ('individual', 'business')),
     submitted_at       TEXT NOT NULL,

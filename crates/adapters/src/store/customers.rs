@@ -5,14 +5,14 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use domain::{AccountId, Customer, CustomerEmail, CustomerId};
 use ports::{
-    CustomerCursor, CustomerDirectory, CustomerFilter, CustomerRepository, NewCustomerRecord,
-    RepositoryError,
+    CustomerChange, CustomerCursor, CustomerDirectory, CustomerErasure, CustomerFilter,
+    CustomerRepository, NewCustomerRecord, RepositoryError,
 };
 
 use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
-use super::schema::{customers, outbox_jobs};
+use super::schema::{customer_tombstones, customers, outbox_jobs};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -33,8 +33,16 @@ impl CustomerRepository for Store {
             .map(|mail| NewJobRow::kyc_mail(customer.id, mail, customer.created_at));
         let events = record.events.clone();
         let complete = record.idempotency.as_ref().map(complete_key);
-        self.run(move |conn| {
+        let id = Id(customer.id.0);
+        let written = self.run(move |conn| {
             per_backend!(conn => conn.write_transaction(|conn| {
+                // An erased customer's id is never used again: an idempotent retry of the
+                // request that created the customer must not bring the person back.
+                let erased = diesel::select(diesel::dsl::exists(customer_tombstones::table.find(id)))
+                    .get_result::<bool>(conn)?;
+                if erased {
+                    return Ok(false);
+                }
                 diesel::insert_into(customers::table)
                     .values(&row)
                     .execute(conn)?;
@@ -48,10 +56,25 @@ impl CustomerRepository for Store {
                         return Err(key_no_longer_held());
                     }
                 }
-                write_events!(conn, &events)
+                write_events!(conn, &events).map(|()| true)
             }))
         })
-        .await
+        .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(RepositoryError::Erased)
+        }
+    }
+
+    #[tracing::instrument(name = "store.update_customer", skip_all, fields(db.backend = self.backend(), customer_id = %change.new.id))]
+    async fn update(&self, change: &CustomerChange) -> Result<(), RepositoryError> {
+        self.write_change(change).await
+    }
+
+    #[tracing::instrument(name = "store.erase_customer", skip_all, fields(db.backend = self.backend(), customer_id = %erasure.customer_id))]
+    async fn erase(&self, erasure: &CustomerErasure) -> Result<(), RepositoryError> {
+        self.write_erasure(erasure).await
     }
 
     #[tracing::instrument(name = "store.email_exists", skip_all, fields(db.backend = self.backend(), account_id = %account_id))]

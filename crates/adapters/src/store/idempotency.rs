@@ -221,6 +221,7 @@ impl IdempotencyStore for Store {
                             Begun::Resume { reserved_id: row.reserved_id.0 }
                         }
                         Verdict::Replay => Begun::Replay(row.into_response()?),
+                        Verdict::Gone => Begun::Gone,
                         Verdict::Mismatch => Begun::Mismatch,
                         Verdict::InProgress => Begun::InProgress,
                     });

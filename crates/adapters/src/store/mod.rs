@@ -22,9 +22,11 @@
 //! `check_for_backend`.
 
 mod accounts;
+mod changes;
 mod customers;
 mod deliveries;
 mod endpoints;
+mod erasure;
 mod events;
 mod health;
 mod idempotency;

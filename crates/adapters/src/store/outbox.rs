@@ -157,7 +157,7 @@ impl Outbox for Store {
         self.run(move |conn| {
             per_backend!(conn => conn.write_transaction(|conn| {
                 let row = outbox_jobs::table.find(Id(job.0));
-                diesel::update(row)
+                let recorded = diesel::update(row)
                     .set((
                         outbox_jobs::status.eq(status),
                         outbox_jobs::locked_until.eq(None::<Timestamp>),
@@ -166,6 +166,12 @@ impl Outbox for Store {
                         outbox_jobs::finished_at.eq(finished_at),
                     ))
                     .execute(conn)?;
+                // The job was cancelled while its attempt ran (its customer erased, or a
+                // new address queued a new mail): the attempt's effects would write
+                // about a customer that is gone, or over the mail that replaced it.
+                if recorded == 0 {
+                    return Ok(());
+                }
                 if let Some(next) = next_attempt_at {
                     diesel::update(row)
                         .set(outbox_jobs::next_attempt_at.eq(next))

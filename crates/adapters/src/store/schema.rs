@@ -181,6 +181,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::{DbTimestamp, DbUuid};
+
+    customer_tombstones (id) {
+        id -> DbUuid,
+        account_id -> DbUuid,
+        created_at -> DbTimestamp,
+        deleted_at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(customers -> accounts (account_id));
 diesel::joinable!(kyc_submissions -> customers (customer_id));
 diesel::joinable!(webhook_endpoints -> accounts (account_id));
@@ -190,6 +202,7 @@ diesel::joinable!(outbox_jobs -> webhook_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    customer_tombstones,
     customers,
     idempotency_keys,
     kyc_history,

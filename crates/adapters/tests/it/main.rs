@@ -8,6 +8,8 @@
 
 mod bridge;
 mod bridge_customers;
+mod changes_contract;
+mod erasure_contract;
 mod health_contract;
 mod idempotency_contract;
 mod kyc_contract;

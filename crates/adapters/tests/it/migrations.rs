@@ -176,3 +176,74 @@ async fn sqlite_customers_stored_before_the_kyc_state_migration_stay_readable() 
     assert!(store.run_migrations().unwrap() > 0);
     old_customer_reads_back_in_the_services_vocabulary(&store).await;
 }
+
+/// Rows written before migration 9, which rebuilds `idempotency_keys` on SQLite: an
+/// idempotency key and a customer with a mail job (so a rebuild that cascaded would show).
+const BEFORE_ERASURE: &str =
+    "INSERT INTO outbox_jobs (id, kind, customer_id, message_id, next_attempt_at, created_at)
+       VALUES ('0a1b2c3d-0000-4000-8000-000000000003', 'kyc_mail',
+               '0a1b2c3d-0000-4000-8000-000000000002', '<kyc.old@customer-onboarding>',
+               '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z');
+     INSERT INTO idempotency_keys (account_id, method, path, idempotency_key, fingerprint,
+       state, reserved_id, response_status, response_content_type, response_body,
+       customer_id, created_at, expires_at)
+       VALUES ('0a1b2c3d-0000-4000-8000-000000000001', 'POST', '/customer', 'k-1',
+               '0000000000000000000000000000000000000000000000000000000000000000',
+               'completed', '0a1b2c3d-0000-4000-8000-000000000002', 201, 'application/json',
+               X'7B7D', '0a1b2c3d-0000-4000-8000-000000000002',
+               '2026-01-02T03:04:05.678Z', '2999-01-02T03:04:05.678Z');";
+
+#[tokio::test]
+async fn sqlite_rebuilding_idempotency_keys_for_erasure_keeps_every_row_of_every_table() {
+    use diesel::connection::SimpleConnection as _;
+    let file = TempSqlite::new();
+    let store = open_sqlite(&file);
+    let mut conn = SqliteConnection::establish(file.path().to_str().unwrap()).unwrap();
+    // As the service's own connections run: with foreign keys enforced.
+    conn.batch_execute("PRAGMA foreign_keys = ON").unwrap();
+    migrate_to(&mut conn, || adapters::sqlite::MIGRATIONS, "20261125000003");
+    conn.batch_execute(&OLD_CUSTOMER.replace("false", "0"))
+        .unwrap();
+    migrate_to_from_here(&mut conn, "20261126000007");
+    conn.batch_execute(BEFORE_ERASURE).unwrap();
+
+    assert!(store.run_migrations().unwrap() > 0);
+
+    old_customer_reads_back_in_the_services_vocabulary(&store).await;
+    let mut count = |sql: &str| {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Count>(&mut conn)
+            .unwrap()
+            .n
+    };
+    assert_eq!(count("SELECT count(*) AS n FROM outbox_jobs"), 1);
+    assert_eq!(
+        count(
+            "SELECT count(*) AS n FROM idempotency_keys WHERE state = 'completed' \
+             AND response_body = X'7B7D' AND customer_id = '0a1b2c3d-0000-4000-8000-000000000002'"
+        ),
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'idempotency_keys' AND name LIKE 'idempotency_keys_%_idx'"),
+        2
+    );
+}
+
+/// Applies the next migrations up to and including `version`.
+fn migrate_to_from_here(conn: &mut SqliteConnection, version: &str) {
+    loop {
+        let applied = conn
+            .run_next_migration(adapters::sqlite::MIGRATIONS)
+            .unwrap();
+        if applied.to_string() == version {
+            return;
+        }
+    }
+}

@@ -69,7 +69,12 @@ async fn reread(store: &Store, customer: &Customer) -> Customer {
 }
 
 /// Registers a webhook endpoint for `account` with `filter` (JSON array of type names).
-fn endpoint(store: &Store, account: domain::AccountId, filter: &str, enabled: bool) -> Uuid {
+pub(crate) fn endpoint(
+    store: &Store,
+    account: domain::AccountId,
+    filter: &str,
+    enabled: bool,
+) -> Uuid {
     let id = Uuid::new_v4();
     store.raw.execute(&format!(
         "INSERT INTO webhook_endpoints (id, account_id, url, events, enabled, \

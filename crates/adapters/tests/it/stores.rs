@@ -81,6 +81,17 @@ impl RawDb {
     }
 }
 
+impl RawDb {
+    /// Every row of every table, as `(table, row as text)`, the tables read from the
+    /// database's own catalog (see `testkit::dump_postgres`).
+    pub fn dump(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Postgres(url) => testkit::dump_postgres(url),
+            Self::Sqlite(path) => testkit::dump_sqlite(path),
+        }
+    }
+}
+
 impl Store {
     fn of(repo: adapters::Store, raw: RawDb) -> Self {
         let repo = Arc::new(repo);

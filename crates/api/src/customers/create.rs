@@ -2,16 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::{
-    CountryCode, Customer, CustomerEmail, CustomerId, CustomerName, FieldError, NewCustomer,
-    PhoneNumber, ValidationErrors,
-};
+use domain::{Customer, CustomerId, FieldError, NewCustomer, ValidationErrors};
 use ports::{CreateCustomer, Idempotency, ReadCustomers, StoredResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::data::{CustomerData, CustomerKind};
+use super::fields;
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
@@ -22,30 +20,30 @@ use crate::wire::{self, Field, FromJson};
 
 // Parsing, the OpenAPI schema and the list of known fields all come from this one
 // declaration. Each field is a lenient `Field` so that `try_into_domain` can name every
-// bad field at once; `value_type` and `required` give the document the type and presence
-// that `Field::read` enforces (a test checks the required list against the handler).
-// The doc comment below is the schema's description.
+// bad field at once; `schema_with`/`value_type` and `required` give the document the type
+// and presence that `Field::read` enforces (a test checks the required list against the
+// handler). The customer's own fields take their rules from `fields`, which the update
+// body shares. The doc comment below is the schema's description.
 /// The body of `POST /customer`. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = CreateCustomerRequest, example = json!(seed_request_example()))]
 pub struct CreateCustomerBody {
-    /// Full name (or a business's legal name); trimmed; 1–255 characters, no control characters.
+    /// Required; the rules are [`fields::name_schema`]'s.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 255, example = "Emmanuel A Towoju")]
+    #[schema(schema_with = fields::name_schema, required = true)]
     pub customer_name: Field<String>,
-    /// E-mail address, at most 254 characters; unique per account, case-insensitively.
+    /// Required; the rules are [`fields::email_schema`]'s.
     #[serde(default)]
-    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "tbash7676@gmail.com")]
+    #[schema(schema_with = fields::email_schema, required = true)]
     pub customer_email: Field<String>,
-    /// Phone number in any common formatting (`+1 (415) 555-2671`), or national format for
-    /// `customer_country`; must be a real number; returned in E.164.
+    /// Required; the rules are [`fields::phone_schema`]'s.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 3, max_length = 40, example = "+2349039395114")]
+    #[schema(schema_with = fields::phone_schema, required = true)]
     pub customer_phone: Field<String>,
-    /// ISO 3166-1 alpha-3 (`USA`) or alpha-2 (`US`); returned as alpha-3.
+    /// Required; the rules are [`fields::country_schema`]'s.
     #[serde(default)]
-    #[schema(value_type = String, required = true, pattern = "^[A-Za-z]{2,3}$", example = "USA")]
+    #[schema(schema_with = fields::country_schema, required = true)]
     pub customer_country: Field<String>,
     /// Default `individual`.
     #[serde(default)]
@@ -79,10 +77,10 @@ impl CreateCustomerBody {
     /// all failures.
     pub fn try_into_domain(self) -> Result<NewCustomer, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let name = self.customer_name.read("customer_name", &mut errors);
-        let email = self.customer_email.read("customer_email", &mut errors);
-        let phone = self.customer_phone.read("customer_phone", &mut errors);
-        let country = self.customer_country.read("customer_country", &mut errors);
+        let name = self.customer_name.read(fields::NAME, &mut errors);
+        let email = self.customer_email.read(fields::EMAIL, &mut errors);
+        let phone = self.customer_phone.read(fields::PHONE, &mut errors);
+        let country = self.customer_country.read(fields::COUNTRY, &mut errors);
         let customer_type = self.customer_type.read("customer_type", &mut errors);
         let send_kyc_mail = self.send_kyc_mail.read("send_kyc_mail", &mut errors);
         for unknown in self.unknown {
@@ -92,12 +90,10 @@ impl CreateCustomerBody {
             ));
         }
 
-        let name = name.and_then(|v| errors.collect("customer_name", CustomerName::parse(&v)));
-        let email = email.and_then(|v| errors.collect("customer_email", CustomerEmail::parse(&v)));
-        let country =
-            country.and_then(|v| errors.collect("customer_country", CountryCode::parse(&v)));
-        let phone =
-            phone.and_then(|v| errors.collect("customer_phone", PhoneNumber::parse(&v, country)));
+        let name = name.and_then(|v| fields::name(v, &mut errors));
+        let email = email.and_then(|v| fields::email(v, &mut errors));
+        let country = country.and_then(|v| fields::country(v, &mut errors));
+        let phone = phone.and_then(|v| fields::phone(v, country, &mut errors));
 
         match (name, email, phone, country, customer_type, send_kyc_mail) {
             (

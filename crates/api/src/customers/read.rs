@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::data::{CustomerData, WireKycStatus};
 use crate::auth::AuthenticatedAccount;
+use crate::conditional::etag;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 
@@ -22,7 +23,8 @@ use crate::error::{ApiError, ErrorBody};
     params(("id" = String, Path, description = "The customer id (a UUID)")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The customer", body = Envelope<CustomerData>),
+        (status = 200, description = "The customer", body = Envelope<CustomerData>,
+            headers(("ETag" = String, description = "The customer's version, quoted (`\"3\"`): send it in `If-Match` to change or delete only this version"))),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
@@ -43,11 +45,13 @@ pub async fn get_customer(
         .get_customer(account.0, CustomerId(id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(Envelope::success(
-        200,
-        "Customer retrieved successfully",
-        CustomerData::from(customer),
-    )))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(customer.version))
+        .json(Envelope::success(
+            200,
+            "Customer retrieved successfully",
+            CustomerData::from(customer),
+        )))
 }
 
 /// Query parameters of `GET /customers`, as sent.

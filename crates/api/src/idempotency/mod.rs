@@ -91,6 +91,7 @@ impl KeyedRequest {
 /// answered. With one, the key is claimed first:
 /// - stored outcome of the same content: replayed, nothing runs;
 /// - other content: `422 idempotency_key_reused`; still running: `409 idempotency_key_in_use`;
+/// - the customer it created (or changed) was erased since: `410 customer_deleted`;
 /// - taken over from an earlier request: if the row it reserved exists (`find`), the answer
 ///   is rebuilt from it, stored, and replayed; else as new:
 /// - new: `run(Some(reservation))`, whose use case stores a success with the key; a failure
@@ -125,6 +126,7 @@ where
         .map_err(store_error)?
     {
         Started::Replay(stored) => return Ok(answer(&stored, true)),
+        Started::Gone => return Err(ApiError::customer_deleted()),
         Started::Mismatch => return Err(ApiError::idempotency_key_reused()),
         Started::InProgress => return Err(ApiError::idempotency_key_in_use()),
         Started::Fresh(held) => held,

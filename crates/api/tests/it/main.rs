@@ -9,6 +9,7 @@
 
 mod bearer;
 mod create_customer;
+mod customer_changes;
 mod customer_kyc;
 mod hardening;
 mod idempotency;

@@ -98,6 +98,8 @@ fn the_document_is_openapi_3_1_with_bearer_security_on_protected_routes() {
     for (method, path) in [
         ("post", "/customer"),
         ("get", "/customer/{id}"),
+        ("put", "/customer/{id}"),
+        ("delete", "/customer/{id}"),
         ("get", "/customers"),
         ("get", "/auth/refresh-token"),
         ("post", "/customer/{id}/kyc"),
@@ -168,6 +170,63 @@ fn the_documented_request_body_has_exactly_the_accepted_fields_and_the_seed_exam
         .unwrap()
         .try_into_domain()
         .unwrap();
+}
+
+#[test]
+fn the_update_body_has_exactly_the_accepted_fields_with_the_create_bodys_rules() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let update = &schemas["UpdateCustomerRequest"];
+    let properties = update["properties"].as_object().unwrap();
+    let documented: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+    let accepted: BTreeSet<&str> = api::wire::serde_names::<api::customers::UpdateCustomerBody>()
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(documented, accepted);
+    assert_eq!(update["additionalProperties"], false);
+    assert_eq!(update["minProperties"], 1);
+    assert!(update.get("required").is_none(), "{update}");
+    for (field, rule) in properties {
+        assert_eq!(
+            rule, &schemas["CreateCustomerRequest"]["properties"][field],
+            "{field} is declared differently for update and create"
+        );
+    }
+    // The example is one the handler accepts.
+    api::customers::UpdateCustomerBody::from_json(update["example"].clone())
+        .unwrap()
+        .try_into_domain()
+        .unwrap();
+    for (method, statuses) in [
+        (
+            "put",
+            &[
+                "200", "400", "404", "409", "412", "413", "415", "422", "502", "504",
+            ][..],
+        ),
+        ("delete", &["200", "400", "404", "412"][..]),
+    ] {
+        let responses = &doc["paths"]["/customer/{id}"][method]["responses"];
+        for status in statuses {
+            assert!(responses.get(*status).is_some(), "{method} lacks {status}");
+        }
+        let if_match = doc["paths"]["/customer/{id}"][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "If-Match")
+            .unwrap_or_else(|| panic!("{method} does not document If-Match"));
+        assert_eq!(if_match["in"], "header");
+    }
+    for method in ["get", "put"] {
+        assert!(
+            doc["paths"]["/customer/{id}"][method]["responses"]["200"]["headers"]
+                .get("ETag")
+                .is_some(),
+            "{method} does not document its ETag"
+        );
+    }
 }
 
 #[test]

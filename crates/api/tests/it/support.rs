@@ -15,11 +15,12 @@ use domain::{
     NewCustomer,
 };
 use ports::{
-    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, Idempotency,
+    AccountStatus, Authenticate, CreateCustomer, CreateCustomerError, DeleteCustomer, Idempotency,
     IdempotencyPolicy, KycLifecycle, MockAccountStatus, MockAuthenticate, MockCreateCustomer,
-    MockIdempotencyStore, MockKycLifecycle, MockProviderEventVerifier, MockReadCustomers,
-    MockReadKyc, MockStoreHealth, MockSubmitKyc, MockTermsOfService, ProviderEventVerifier,
-    ReadCustomers, ReadKyc, StoreHealth, SubmitKyc, TermsOfService,
+    MockDeleteCustomer, MockIdempotencyStore, MockKycLifecycle, MockProviderEventVerifier,
+    MockReadCustomers, MockReadKyc, MockStoreHealth, MockSubmitKyc, MockTermsOfService,
+    MockUpdateCustomer, ProviderEventVerifier, ReadCustomers, ReadKyc, StoreHealth, SubmitKyc,
+    TermsOfService, UpdateCustomer,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -138,6 +139,8 @@ pub struct Reply {
 pub struct Ports {
     pub create: MockCreateCustomer,
     pub read: MockReadCustomers,
+    pub update: MockUpdateCustomer,
+    pub delete: MockDeleteCustomer,
     pub auth: MockAuthenticate,
     pub status: MockAccountStatus,
     pub health: MockStoreHealth,
@@ -162,6 +165,10 @@ impl Ports {
         let mut read = MockReadCustomers::new();
         read.expect_get_customer().never();
         read.expect_list_customers().never();
+        let mut update = MockUpdateCustomer::new();
+        update.expect_update_customer().never();
+        let mut delete = MockDeleteCustomer::new();
+        delete.expect_delete_customer().never();
         let mut auth = MockAuthenticate::new();
         auth.expect_login().never();
         let mut status = MockAccountStatus::new();
@@ -185,6 +192,8 @@ impl Ports {
         Self {
             create: unreachable_use_case(),
             read,
+            update,
+            delete,
             auth,
             status,
             health,
@@ -231,6 +240,8 @@ pub async fn app(
 > {
     let create: Arc<dyn CreateCustomer> = Arc::new(ports.create);
     let read: Arc<dyn ReadCustomers> = Arc::new(ports.read);
+    let update: Arc<dyn UpdateCustomer> = Arc::new(ports.update);
+    let delete: Arc<dyn DeleteCustomer> = Arc::new(ports.delete);
     let auth: Arc<dyn Authenticate> = Arc::new(ports.auth);
     let status: Arc<dyn AccountStatus> = Arc::new(ports.status);
     let health: Arc<dyn StoreHealth> = Arc::new(ports.health);
@@ -260,6 +271,8 @@ pub async fn app(
             .app_data(web::Data::new(keys_with(SECRET)))
             .app_data(web::Data::from(create))
             .app_data(web::Data::from(read))
+            .app_data(web::Data::from(update))
+            .app_data(web::Data::from(delete))
             .app_data(web::Data::from(auth))
             .app_data(web::Data::from(status))
             .app_data(web::Data::new(LoginThrottle::new(ports.throttle)))
@@ -366,6 +379,14 @@ pub fn signed(algorithm: jsonwebtoken::Algorithm, claims: &Value, secret: &[u8])
         &jsonwebtoken::EncodingKey::from_secret(secret),
     )
     .unwrap()
+}
+
+/// A request with `method` to `uri`, with a valid token.
+pub fn authorized(method: actix_web::http::Method, uri: &str) -> test::TestRequest {
+    test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header((header::AUTHORIZATION, format!("Bearer {}", token())))
 }
 
 pub fn get(uri: &str) -> test::TestRequest {

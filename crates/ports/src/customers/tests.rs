@@ -410,4 +410,6 @@ async fn create_writes_one_customer_created_event_with_the_customer() {
         .unwrap();
 }
 
+mod erase;
 mod reserved;
+mod update;

@@ -143,6 +143,9 @@ pub enum KeyState {
     Released,
     /// The outcome is stored and replayed.
     Completed,
+    /// The outcome showed a customer who has since been erased: it was deleted with the
+    /// customer, and a retry is answered "gone" rather than run again.
+    Erased,
 }
 
 impl KeyState {
@@ -152,6 +155,7 @@ impl KeyState {
             Self::InProgress => "in_progress",
             Self::Released => "released",
             Self::Completed => "completed",
+            Self::Erased => "erased",
         }
     }
 }
@@ -164,6 +168,7 @@ impl std::str::FromStr for KeyState {
             "in_progress" => Ok(Self::InProgress),
             "released" => Ok(Self::Released),
             "completed" => Ok(Self::Completed),
+            "erased" => Ok(Self::Erased),
             other => Err(format!("unknown idempotency key state {other:?}")),
         }
     }
@@ -222,6 +227,8 @@ pub enum Verdict {
     TakeOver,
     /// Same content, finished: replay the stored outcome.
     Replay,
+    /// Same content, but the customer it created or changed was erased since.
+    Gone,
     /// Other content under the same key.
     Mismatch,
     /// Same content, still held by a request whose lease lasts.
@@ -236,6 +243,8 @@ impl KeyClaim {
             Verdict::Replace
         } else if recorded.fingerprint != self.fingerprint {
             Verdict::Mismatch
+        } else if recorded.state == KeyState::Erased {
+            Verdict::Gone
         } else if recorded.state == KeyState::Completed {
             Verdict::Replay
         } else if recorded.is_leased(self.now) {
@@ -263,6 +272,10 @@ pub enum Begun {
     },
     /// The outcome of an earlier request with the same content.
     Replay(StoredResponse),
+    /// An earlier request with the same content created or changed a customer who has
+    /// since been erased: its outcome is gone with the customer, and the request must not
+    /// run again.
+    Gone,
     /// The key was used for a request with other content.
     Mismatch,
     /// An earlier request with the key is still running.

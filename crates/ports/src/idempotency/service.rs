@@ -49,6 +49,8 @@ pub enum Started {
     Resume(HeldKey),
     /// Answer with the stored outcome.
     Replay(StoredResponse),
+    /// The customer the earlier request created or changed was erased: answer "gone".
+    Gone,
     /// The key was used for other content.
     Mismatch,
     /// Another request holds the key.
@@ -159,6 +161,7 @@ impl Idempotency {
                 Started::Resume(held(reserved_id))
             }
             Begun::Replay(response) => Started::Replay(response),
+            Begun::Gone => Started::Gone,
             Begun::Mismatch => Started::Mismatch,
             Begun::InProgress => Started::InProgress,
         })

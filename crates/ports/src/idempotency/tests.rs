@@ -76,6 +76,7 @@ fn key_states_keep_their_spelling() {
         KeyState::InProgress,
         KeyState::Released,
         KeyState::Completed,
+        KeyState::Erased,
     ] {
         assert_eq!(state.as_str().parse::<KeyState>().unwrap(), state);
     }
@@ -125,6 +126,14 @@ fn a_finished_key_with_the_same_content_is_replayed_and_other_content_is_a_misma
     let done = recorded(1, KeyState::Completed, None, 3600);
     assert_eq!(claim(1, 10).verdict(&done), Verdict::Replay);
     assert_eq!(claim(2, 10).verdict(&done), Verdict::Mismatch);
+}
+
+#[test]
+fn a_key_whose_customer_was_erased_is_gone_for_the_same_content_until_it_expires() {
+    let erased = recorded(1, KeyState::Erased, None, 3600);
+    assert_eq!(claim(1, 10).verdict(&erased), Verdict::Gone);
+    assert_eq!(claim(2, 10).verdict(&erased), Verdict::Mismatch);
+    assert_eq!(claim(1, 3600).verdict(&erased), Verdict::Replace);
 }
 
 #[test]
@@ -218,6 +227,7 @@ async fn begin_passes_on_what_the_store_found() {
         (Begun::Mismatch, "mismatch"),
         (Begun::InProgress, "in progress"),
         (Begun::Replay(stored.clone()), "replay"),
+        (Begun::Gone, "gone"),
         (
             Begun::Resume {
                 reserved_id: reserved,
@@ -238,6 +248,7 @@ async fn begin_passes_on_what_the_store_found() {
             Started::Mismatch => "mismatch",
             Started::InProgress => "in progress",
             Started::Replay(r) if *r == stored => "replay",
+            Started::Gone => "gone",
             Started::Resume(held) if held.reserved_id == reserved => "resume",
             _ => "something else",
         };

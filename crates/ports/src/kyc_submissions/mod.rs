@@ -79,6 +79,7 @@ impl From<RepositoryError> for SubmitKycError {
                 Self::Unexpected(anyhow::anyhow!("the customer kept changing"))
             }
             RepositoryError::Unexpected(cause) => Self::Unexpected(cause),
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

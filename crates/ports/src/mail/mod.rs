@@ -60,3 +60,9 @@ pub trait Mailer: Send + Sync + 'static {
 pub fn kyc_message_id(customer_id: CustomerId) -> String {
     format!("<kyc.{customer_id}@customer-onboarding>")
 }
+
+/// The `Message-ID` of the KYC mail queued when a change of the customer's address, making
+/// the customer's `version`, brought new links: a new message, not a resend of the first.
+pub fn kyc_message_id_for_version(customer_id: CustomerId, version: i64) -> String {
+    format!("<kyc.{customer_id}.v{version}@customer-onboarding>")
+}

@@ -8,6 +8,7 @@
 )]
 
 mod accounts;
+mod changes;
 mod hardening;
 mod helpers;
 mod idempotency;

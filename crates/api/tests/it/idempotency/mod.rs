@@ -217,6 +217,17 @@ async fn a_key_still_in_progress_is_409_idempotency_key_in_use_with_retry_after(
 }
 
 #[actix_web::test]
+async fn a_key_whose_customer_was_erased_since_is_410_customer_deleted_and_nothing_runs() {
+    let reply = call(
+        with(store_beginning(Begun::Gone), MockCreateCustomer::new()),
+        keyed("key-1"),
+    )
+    .await;
+    assert_error_shape(&reply, StatusCode::GONE, "customer_deleted");
+    assert_not_replayed(&reply);
+}
+
+#[actix_web::test]
 async fn the_failures_about_the_customer_are_stored_with_the_key() {
     for (error, status, code) in [
         (
@@ -260,6 +271,8 @@ async fn every_other_failure_releases_the_key_for_a_retry() {
             || CreateCustomerError::KycTimeout,
             StatusCode::GATEWAY_TIMEOUT,
         ),
+        // Its reserved id is an erased customer's: a retry is refused the same way.
+        (|| CreateCustomerError::Erased, StatusCode::GONE),
         (
             || CreateCustomerError::StoreUnavailable(anyhow::anyhow!("pool")),
             StatusCode::SERVICE_UNAVAILABLE,
