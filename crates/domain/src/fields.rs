@@ -261,3 +261,5 @@ mod tests {
         );
     }
 }
+
+mod stored;
