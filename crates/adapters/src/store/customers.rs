@@ -8,6 +8,7 @@ use ports::{
     CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, RepositoryError,
 };
 
+use super::keyset::ListedAfter;
 use super::rows::{registration_rows, CustomerRow};
 use super::schema::{customers, kyc_mail_jobs};
 use super::sql_types::{Id, Timestamp};
@@ -24,17 +25,22 @@ impl CustomerRepository for Store {
     async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError> {
         let (row, job) = registration_rows(record);
         self.run(move |conn| {
-            per_backend!(conn => conn.write_transaction(|conn| {
-                diesel::insert_into(customers::table)
+            per_backend!(conn => match &job {
+                // One statement is atomic by itself: no BEGIN and COMMIT round trips.
+                None => diesel::insert_into(customers::table)
                     .values(&row)
-                    .execute(conn)?;
-                if let Some(job) = &job {
+                    .execute(conn)
+                    .map(drop),
+                Some(job) => conn.write_transaction(|conn| {
+                    diesel::insert_into(customers::table)
+                        .values(&row)
+                        .execute(conn)?;
                     diesel::insert_into(kyc_mail_jobs::table)
                         .values(job)
-                        .execute(conn)?;
-                }
-                Ok(())
-            }))
+                        .execute(conn)
+                        .map(drop)
+                }),
+            })
         })
         .await
     }
@@ -81,12 +87,10 @@ impl CustomerRepository for Store {
                     // On SQLite, times and UUIDs are fixed-width text (see `sql_types`):
                     // text order is the order PostgreSQL uses for its native types.
                     if let Some(after) = after {
-                        let (at, id) = (Timestamp(after.created_at), Id(after.id.0));
-                        query = query.filter(
-                            customers::created_at
-                                .lt(at)
-                                .or(customers::created_at.eq(at).and(customers::id.lt(id))),
-                        );
+                        query = query.filter(ListedAfter::new(
+                            Timestamp(after.created_at),
+                            Id(after.id.0),
+                        ));
                     }
                     query
                         .order((customers::created_at.desc(), customers::id.desc()))

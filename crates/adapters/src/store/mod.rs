@@ -24,6 +24,7 @@
 mod accounts;
 mod customers;
 mod health;
+mod keyset;
 mod outbox;
 mod pool;
 pub mod postgres;
@@ -36,13 +37,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, PooledConnection};
+use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult};
 use ports::RepositoryError;
 
-pub use pool::PoolSettings;
+pub use pool::{Manager, PoolSettings, Tracked};
 use sql_types::Id;
 
 /// The name of the unique index that enforces one e-mail address per account. Both
@@ -99,8 +100,8 @@ pub(crate) trait StoreConnection: Connection + Sized {
 
 /// A checked-out connection of either backend.
 enum Pooled {
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<Manager<PgConnection>>),
+    Sqlite(PooledConnection<Manager<SqliteConnection>>),
 }
 
 impl Pooled {
@@ -108,6 +109,14 @@ impl Pooled {
         match self {
             Self::Postgres(conn) => Conn::Postgres(conn),
             Self::Sqlite(conn) => Conn::Sqlite(conn),
+        }
+    }
+
+    /// Retires the connection once the pool gets it back.
+    fn mark_broken(&mut self) {
+        match self {
+            Self::Postgres(conn) => conn.mark_broken(),
+            Self::Sqlite(conn) => conn.mark_broken(),
         }
     }
 }
@@ -183,7 +192,11 @@ impl Store {
                     anyhow::Error::new(e).context("no database connection available"),
                 )
             })?;
-            work(pooled.conn()).map_err(map_diesel_error)
+            let done = work(pooled.conn());
+            if done.as_ref().is_err_and(pool::connection_lost) {
+                pooled.mark_broken();
+            }
+            done.map_err(map_diesel_error)
         })
         .await
         .map_err(|e| {
@@ -202,9 +215,7 @@ fn map_diesel_error(error: DieselError) -> RepositoryError {
         {
             RepositoryError::Duplicate
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-            RepositoryError::Unavailable(error.into())
-        }
+        _ if pool::connection_lost(&error) => RepositoryError::Unavailable(error.into()),
         _ => RepositoryError::Unexpected(error.into()),
     }
 }

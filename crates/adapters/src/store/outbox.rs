@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use domain::CustomerId;
 use ports::{KycMailJob, MailOutbox, RepositoryError};
 
@@ -18,8 +20,11 @@ use super::{per_backend, Store, StoreConnection as _};
 /// The ids of up to `limit` jobs due at `now` and not leased, oldest due first.
 #[diesel::dsl::auto_type]
 pub(crate) fn due_mail_jobs(now: Timestamp, limit: i64) -> _ {
+    // A literal, not a bound parameter: only `status = 'queued'` spelled out lets SQLite
+    // (and a generic PostgreSQL plan) use the partial index on queued jobs.
+    let queued: SqlLiteral<Text> = diesel::dsl::sql("'queued'");
     kyc_mail_jobs::table
-        .filter(kyc_mail_jobs::status.eq("queued"))
+        .filter(kyc_mail_jobs::status.eq(queued))
         .filter(kyc_mail_jobs::next_attempt_at.le(now))
         .filter(
             kyc_mail_jobs::locked_until

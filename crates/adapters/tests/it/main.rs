@@ -7,11 +7,14 @@
 )]
 
 mod bridge;
+mod concurrent_migrations;
 mod health_contract;
 mod kyc_contract;
 mod mail;
 mod migrations;
 mod outbox_contract;
+mod plans;
+mod pool_recovery;
 mod repository_contract;
 mod sqlite_format;
 mod stores;
