@@ -8,16 +8,11 @@ use ports::{
     CustomerCursor, CustomerFilter, CustomerRepository, NewCustomerRecord, RepositoryError,
 };
 
-use super::keyset::ListedAfter;
 use super::rows::{registration_rows, CustomerRow};
 use super::schema::{customers, kyc_mail_jobs};
+use super::shapes::{EmailIs, ListedAfter};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`: the unique index is on `lower(email)`, so lookups use it too.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
 #[async_trait]
 impl CustomerRepository for Store {
@@ -56,7 +51,7 @@ impl CustomerRepository for Store {
             let exists = diesel::select(diesel::dsl::exists(
                 customers::table
                     .filter(customers::account_id.eq(Id(account_id.0)))
-                    .filter(lower(customers::email).eq(lower(email))),
+                    .filter(EmailIs::new(email)),
             ));
             per_backend!(conn => exists.get_result(conn))
         })
@@ -79,7 +74,7 @@ impl CustomerRepository for Store {
                         .filter(customers::account_id.eq(Id(account_id.0)))
                         .into_boxed();
                     if let Some(email) = filter.email {
-                        query = query.filter(lower(customers::email).eq(lower(email)));
+                        query = query.filter(EmailIs::new(email));
                     }
                     if let Some(status) = filter.kyc_status {
                         query = query.filter(customers::kyc_status.eq(status.as_str()));
@@ -109,17 +104,20 @@ impl CustomerRepository for Store {
         account_id: AccountId,
         id: CustomerId,
     ) -> Result<Option<Customer>, RepositoryError> {
+        // By primary key alone, the one index that can serve it whatever the table's size
+        // (an `account_id` condition would let a listing index compete: see `shapes`); a
+        // row of another account is then not found, exactly as if it did not exist.
         let row: Option<CustomerRow> = self
             .run(move |conn| {
-                let query = customers::table
-                    .filter(customers::account_id.eq(Id(account_id.0)))
-                    .filter(customers::id.eq(Id(id.0)));
+                let query = customers::table.find(Id(id.0));
                 per_backend!(conn => query
                     .select(CustomerRow::as_select())
                     .first(conn)
                     .optional())
             })
             .await?;
-        row.map(CustomerRow::into_domain).transpose()
+        row.filter(|row| row.account_id.0 == account_id.0)
+            .map(CustomerRow::into_domain)
+            .transpose()
     }
 }

@@ -24,12 +24,12 @@
 mod accounts;
 mod customers;
 mod health;
-mod keyset;
 mod outbox;
 mod pool;
 pub mod postgres;
 mod rows;
 mod schema;
+mod shapes;
 mod sql_types;
 pub mod sqlite;
 

@@ -1,17 +1,18 @@
-//! What is PostgreSQL's own: opening the pool (with custom query plans, below), migrating
-//! under an advisory lock (several instances may start together), and claiming outbox
-//! jobs with `FOR UPDATE SKIP LOCKED` so that any number of instances deliver side by side.
+//! What is PostgreSQL's own: opening the pool, migrating under an advisory lock (several
+//! instances may start together), and claiming outbox jobs with `FOR UPDATE SKIP LOCKED`
+//! so that any number of instances deliver side by side. Connections keep PostgreSQL's
+//! default `plan_cache_mode`: how statements keep their plans as tables grow is in
+//! `shapes`.
 
 use anyhow::Context as _;
-use diesel::connection::SimpleConnection as _;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{CustomizeConnection, Pool};
+use diesel::r2d2::Pool;
 use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::outbox::due_mail_jobs;
-use super::pool::{build_pool, Manager, PoolSettings, Tracked};
+use super::pool::{build_pool, Manager, PoolSettings};
 use super::sql_types::Id;
 use super::StoreConnection;
 
@@ -36,37 +37,9 @@ diesel::define_sql_function! {
     fn pg_advisory_unlock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
 }
 
-/// Every pooled connection plans each statement for the values it is run with.
-///
-/// Diesel prepares each statement once per connection. After five executions PostgreSQL
-/// may switch a prepared statement to a generic plan, built from the table's size at that
-/// moment and kept for as long as the connection lives: built while a table was empty,
-/// it can pick an index that fits only part of the condition — the duplicate check then
-/// walked every customer of the account, and throughput fell with each new customer until
-/// a restart. ANALYZE would invalidate such a plan, but autovacuum may be off, or slow to
-/// notice a bulk import, and a new account is small whatever the table's statistics say;
-/// the plan must be right without it. Statement shapes cannot exclude every competing
-/// index (the account's listing indexes all start with `account_id`). A custom plan is
-/// made at each execution from the table's current size and the actual values, so it
-/// follows the data; it costs a few tens of microseconds of planning per statement, which
-/// `.ci/bench` measures, and no round trip (the statement stays prepared).
-#[derive(Debug)]
-struct CustomPlans;
-
-impl CustomizeConnection<Tracked<PgConnection>, diesel::r2d2::Error> for CustomPlans {
-    fn on_acquire(&self, conn: &mut Tracked<PgConnection>) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET plan_cache_mode = force_custom_plan")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
 /// Opens a pool to `database_url`, failing fast when the server does not answer.
 pub fn connect(database_url: &str, settings: &PoolSettings) -> anyhow::Result<PgPool> {
-    build_pool(
-        Manager::new(database_url),
-        settings,
-        Some(Box::new(CustomPlans)),
-    )
+    build_pool(Manager::new(database_url), settings, None)
 }
 
 /// A pool to `database_url` that opens connections only when asked for one, so that
@@ -77,7 +50,6 @@ pub fn lazy_pool(database_url: &str, settings: &PoolSettings) -> PgPool {
         .min_idle(Some(0))
         .connection_timeout(settings.connection_timeout)
         .test_on_check_out(false)
-        .connection_customizer(Box::new(CustomPlans))
         .build_unchecked(Manager::new(database_url))
 }
 

@@ -135,7 +135,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, false, false, false, false),
-            params: Some(|f| vec![f.account(), f.customer(), "1".into()]),
+            params: Some(|f| vec![f.customer(), "1".into()]),
             probe: Probe::uses(Index::PrimaryKey("customers"))
                 .pg_cond(&["(id ="])
                 .sqlite_cond(&["id=?"]),
