@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod error;
 pub mod examples;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod routing;

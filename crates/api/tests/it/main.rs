@@ -9,6 +9,7 @@
 
 mod bearer;
 mod create_customer;
+mod limits;
 mod openapi;
 mod ops;
 mod read_customers;

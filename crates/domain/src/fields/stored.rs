@@ -106,7 +106,15 @@ mod tests {
 
     #[test]
     fn a_stored_number_must_be_e164() {
-        for bad in ["", "+", "+1", "14155552671", "+04155552671", "+1 415 555", "+1234567890123456"] {
+        for bad in [
+            "",
+            "+",
+            "+1",
+            "14155552671",
+            "+04155552671",
+            "+1 415 555",
+            "+1234567890123456",
+        ] {
             assert!(PhoneNumber::from_stored(bad.into()).is_err(), "{bad:?}");
         }
         assert!(PhoneNumber::from_stored("+12".into()).is_ok());

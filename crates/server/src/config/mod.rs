@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod http;
 mod kyc;
+mod limits;
 mod log;
 mod mail;
 
@@ -13,6 +14,7 @@ pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, Storage};
 pub use http::HttpSettings;
 pub use kyc::{KycProviderKind, KycSettings};
+pub use limits::LimitsSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 
@@ -89,6 +91,9 @@ pub struct Config {
     /// Listening, threads, shutdown.
     #[command(flatten, next_help_heading = "HTTP")]
     pub http: HttpSettings,
+    /// Requests processed at once, refused beyond, and stalled bodies.
+    #[command(flatten, next_help_heading = "Load limits")]
+    pub limits: LimitsSettings,
     /// The store, the data directory, the connection pool.
     #[command(flatten, next_help_heading = "Database")]
     pub database: DatabaseSettings,
@@ -261,6 +266,10 @@ pub(crate) mod tests {
             "BLOCKING_THREADS",
             "SHUTDOWN_GRACE_SECONDS",
             "LOG_FORMAT",
+            "MAX_IN_FLIGHT_REQUESTS",
+            "MAX_QUEUED_REQUESTS",
+            "MAX_QUEUE_WAIT_MS",
+            "BODY_READ_TIMEOUT_MS",
             "SMTP_URL",
             "MAIL_FROM",
             "SMTP_TIMEOUT_MS",
@@ -287,6 +296,7 @@ pub(crate) mod tests {
         };
         let headings = [
             "HTTP:",
+            "Load limits:",
             "Database:",
             "Authentication:",
             "KYC provider:",

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod helpers;
+mod limits;
 mod mail;
 mod ops;
 mod postgres_bridge;
