@@ -80,9 +80,7 @@ fn hash_with(secret: &str, blocks: &mut Vec<Block>) -> anyhow::Result<String> {
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: (&params)
-            .try_into()
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        params: (&params).try_into().map_err(|e| anyhow::anyhow!("{e}"))?,
         salt: Some(salt.as_salt()),
         hash: Some(output),
     };
@@ -255,7 +253,11 @@ mod tests {
                 let (hasher, right) = (hasher.clone(), right.clone());
                 tokio::spawn(async move {
                     let secret = if i % 3 == 0 { "sk_right" } else { "sk_wrong" };
-                    let hash = if i % 4 == 1 { None } else { Some(right.as_str()) };
+                    let hash = if i % 4 == 1 {
+                        None
+                    } else {
+                        Some(right.as_str())
+                    };
                     let expected = secret == "sk_right" && hash.is_some();
                     (hasher.verify(secret, hash).await.unwrap(), expected)
                 })

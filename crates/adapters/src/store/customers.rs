@@ -10,7 +10,7 @@ use ports::{
 
 use super::rows::{registration_rows, CustomerRow};
 use super::schema::{customers, kyc_mail_jobs};
-use super::shapes::{EmailIs, ListedAfter};
+use super::shapes::{page_size, EmailIs, LimitedTo, ListedAfter};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -87,15 +87,17 @@ impl CustomerRepository for Store {
                             Id(after.id.0),
                         ));
                     }
-                    query
+                    let page = query
                         .order((customers::created_at.desc(), customers::id.desc()))
-                        .limit(i64::from(limit))
-                        .select(CustomerRow::as_select())
-                        .load(conn)
+                        .select(CustomerRow::as_select());
+                    LimitedTo::new(page, page_size(limit)).load(conn)
                 })
             })
             .await?;
-        rows.into_iter().map(CustomerRow::into_domain).collect()
+        rows.into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(CustomerRow::into_domain)
+            .collect()
     }
 
     #[tracing::instrument(name = "store.find_customer", skip_all, fields(db.backend = self.backend(), account_id = %account_id, customer_id = %id))]

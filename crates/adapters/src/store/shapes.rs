@@ -21,6 +21,11 @@
 //!   every condition on the e-mail address ([`EmailIs`]), whose index competes with the
 //!   listing indexes on `account_id`.
 //!
+//! A listing's page size is a literal in its SQL ([`LimitedTo`]), not a parameter: with
+//! `LIMIT $n` PostgreSQL costs a generic plan as if a tenth of the rows were fetched, so it
+//! never prefers it to a custom plan and re-plans the listing at every execution (measured:
+//! twice the database time of the same statement with a literal limit).
+//!
 //! `tests/it/plans.rs` checks the plan of every hot statement after the tables grew under
 //! a connection that ran it on empty tables, with and without ANALYZE.
 
@@ -28,10 +33,10 @@ use diesel::backend::Backend;
 use diesel::expression::{
     is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
 };
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
-use diesel::QueryResult;
+use diesel::{QueryResult, RunQueryDsl};
 
 use super::schema::customers;
 use super::sql_types::{DbTimestamp, DbUuid, Id, Timestamp};
@@ -143,6 +148,59 @@ impl ValidGrouping<()> for EmailIs {
     type IsAggregate = is_aggregate::Never;
 }
 
+/// The page sizes a listing is fetched in: a request's page (plus the one row that tells
+/// whether more follow) is rounded up to the next of these, so that few distinct
+/// statements are prepared per connection whatever limits clients ask for.
+const PAGE_SIZES: [u32; 4] = [11, 21, 51, 101];
+
+/// The page size a listing of `rows` rows is fetched with: the next of [`PAGE_SIZES`], or
+/// `rows` itself beyond them.
+pub(super) fn page_size(rows: u32) -> u32 {
+    PAGE_SIZES
+        .into_iter()
+        .find(|&size| size >= rows)
+        .unwrap_or(rows)
+}
+
+/// `query LIMIT rows`, with `rows` written into the SQL (see the module documentation).
+#[derive(Debug, Clone)]
+pub(super) struct LimitedTo<Q> {
+    query: Q,
+    rows: u32,
+}
+
+impl<Q> LimitedTo<Q> {
+    /// `query`, returning at most `rows` rows.
+    pub fn new(query: Q, rows: u32) -> Self {
+        Self { query, rows }
+    }
+}
+
+impl<Q: Query> Query for LimitedTo<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> QueryId for LimitedTo<Q> {
+    type QueryId = ();
+    // Told apart by their SQL, which holds the limit.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, DB> QueryFragment<DB> for LimitedTo<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        // A number formatted from a `u32`: nothing a client controls reaches the SQL.
+        out.push_sql(&format!(" LIMIT {}", self.rows));
+        Ok(())
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for LimitedTo<Q> {}
+
 #[cfg(test)]
 mod tests {
     use diesel::debug_query;
@@ -168,6 +226,25 @@ mod tests {
             .filter(customers::account_id.eq(Id(uuid::Uuid::nil())))
             .select(customers::id);
         assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&by_account, &Pg).unwrap());
+    }
+
+    #[test]
+    fn a_page_size_is_a_literal_from_a_short_list() {
+        let query = LimitedTo::new(customers::table.select(customers::id), page_size(21));
+        let pg = debug_query::<diesel::pg::Pg, _>(&query).to_string();
+        assert!(
+            pg.ends_with(r#"FROM "customers" LIMIT 21 -- binds: []"#),
+            "{pg}"
+        );
+        assert_eq!(
+            (1..=101)
+                .map(page_size)
+                .collect::<std::collections::BTreeSet<_>>(),
+            PAGE_SIZES.into_iter().collect()
+        );
+        assert_eq!(page_size(2), 11);
+        assert_eq!(page_size(22), 51);
+        assert_eq!(page_size(500), 500);
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, false, false, false, true),
-            params: Some(|f| vec![f.account(), "21".into()]),
+            params: Some(|f| vec![f.account()]),
             probe: Probe::uses(Index::Named("customers_account_created_idx"))
                 .pg_cond(&["account_id ="])
                 .sqlite_cond(&["account_id=?"])
@@ -166,7 +166,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, false, false, true, true),
-            params: Some(|f| vec![f.account(), f.cursor(), f.customer(), "21".into()]),
+            params: Some(|f| vec![f.account(), f.cursor(), f.customer()]),
             probe: Probe::uses(Index::Named("customers_account_created_idx"))
                 .pg_cond(&["account_id =", "ROW(created_at, id) <"])
                 .sqlite_cond(&["account_id=?", "(created_at,id)<(?,?)"])
@@ -187,7 +187,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, true, false, false, true),
-            params: Some(|f| vec![f.account(), "'probe@example.com'".into(), "21".into()]),
+            params: Some(|f| vec![f.account(), "'probe@example.com'".into()]),
             probe: Probe::uses(Index::Named("customers_account_email_key"))
                 .pg_cond(&["account_id =", "lower(email) ="])
                 .sqlite_cond(&["account_id=?", "<expr>=?"]),
@@ -213,7 +213,6 @@ pub fn statements() -> Vec<Statement> {
                     "'probe@example.com'".into(),
                     f.cursor(),
                     f.customer(),
-                    "21".into(),
                 ]
             }),
             probe: Probe::uses(Index::Named("customers_account_email_key"))
@@ -235,7 +234,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, false, true, false, true),
-            params: Some(|f| vec![f.account(), "'approved'".into(), "21".into()]),
+            params: Some(|f| vec![f.account(), "'approved'".into()]),
             probe: Probe::uses(Index::Named("customers_account_kyc_status_idx"))
                 .pg_cond(&["account_id =", "kyc_status ="])
                 .sqlite_cond(&["account_id=?", "kyc_status=?"])
@@ -256,15 +255,7 @@ pub fn statements() -> Vec<Statement> {
                 })
             },
             sql: |sql| customers_where(sql, false, true, true, true),
-            params: Some(|f| {
-                vec![
-                    f.account(),
-                    "'approved'".into(),
-                    f.cursor(),
-                    f.customer(),
-                    "21".into(),
-                ]
-            }),
+            params: Some(|f| vec![f.account(), "'approved'".into(), f.cursor(), f.customer()]),
             probe: Probe::uses(Index::Named("customers_account_kyc_status_idx"))
                 .pg_cond(&["account_id =", "kyc_status =", "ROW(created_at, id) <"])
                 .sqlite_cond(&["account_id=?", "kyc_status=?", "(created_at,id)<(?,?)"])
