@@ -11,9 +11,6 @@ use ports::{AccountService, AccountStatus as _};
 use server::config::AccountsCommand;
 use server::{secret, startup, telemetry, Application, Cli, Command, Config};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = Cli::parse();
     telemetry::init(cli.config.log.log_format);
