@@ -56,8 +56,8 @@ pub struct LimitSettings {
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
-            max_in_flight: 64,
-            max_queued: 64,
+            max_in_flight: 32,
+            max_queued: 32,
             max_queue_wait: Duration::from_millis(25),
             body_idle: Duration::from_secs(10),
         }

@@ -11,12 +11,12 @@ use clap::Args;
 pub struct LimitsSettings {
     /// Requests processed at once (the operations endpoints /healthz, /readyz and /metrics
     /// are not counted and never refused).
-    #[arg(long, env = "MAX_IN_FLIGHT_REQUESTS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000), global = true)]
+    #[arg(long, env = "MAX_IN_FLIGHT_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=100_000), global = true)]
     pub max_in_flight_requests: u64,
 
     /// Requests allowed to wait for a free processing slot; further requests are refused
     /// at once with 503 and Retry-After.
-    #[arg(long, env = "MAX_QUEUED_REQUESTS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
+    #[arg(long, env = "MAX_QUEUED_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
     pub max_queued_requests: u64,
 
     /// Longest a request waits for a free processing slot before it is refused with 503,
