@@ -13,6 +13,7 @@ pub mod extract;
 pub mod hardening;
 pub mod idempotency;
 pub mod kyc;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod presenter;

@@ -364,3 +364,5 @@ mod tests {
         );
     }
 }
+
+mod stored;

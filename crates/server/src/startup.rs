@@ -152,7 +152,13 @@ impl Application {
             config.auth.account_status_ttl(),
         )?);
 
+        // One set of limits for the process, shared by every HTTP worker.
+        let limits = web::Data::new(api::limits::Limits::new(
+            config.limits.limit_settings(),
+            &registry,
+        )?);
         let state = AppState {
+            limits,
             metrics: web::Data::new(api::ops::Metrics::new(registry)?),
             health: web::Data::from(stores.health),
             keys: web::Data::new(keys),
@@ -280,6 +286,7 @@ async fn connect_storage(storage: &Storage, config: &DatabaseSettings) -> anyhow
 /// What every HTTP worker's `App` is given.
 #[derive(Clone)]
 struct AppState {
+    limits: web::Data<api::limits::Limits>,
     metrics: web::Data<api::ops::Metrics>,
     health: web::Data<dyn StoreHealth>,
     keys: web::Data<JwtKeys>,
@@ -305,7 +312,8 @@ struct AppState {
     sandbox_routes: bool,
 }
 
-/// The HTTP server on `listener`, with every route and the observability middleware.
+/// The HTTP server on `listener`, with every route, the load limits and the
+/// observability middleware (outermost, so that refusals are logged and counted too).
 fn http_server(
     settings: &HttpSettings,
     listener: TcpListener,
@@ -314,8 +322,11 @@ fn http_server(
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         App::new()
+            .wrap(middleware::from_fn(api::limits::body_idle_timeout))
             .wrap(middleware::from_fn(api::hardening::guard))
+            .wrap(middleware::from_fn(api::limits::admit))
             .wrap(middleware::from_fn(api::ops::observe))
+            .app_data(state.limits)
             .app_data(state.metrics)
             .app_data(state.health)
             .app_data(state.keys)

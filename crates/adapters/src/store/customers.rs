@@ -13,13 +13,9 @@ use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
 use super::schema::{customer_tombstones, customers, outbox_jobs};
+use super::shapes::{page_size, EmailIs, LimitedTo, ListedAfter};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`: the unique index is on `lower(email)`, so lookups use it too.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
 #[async_trait]
 impl CustomerRepository for Store {
@@ -88,7 +84,7 @@ impl CustomerRepository for Store {
             let exists = diesel::select(diesel::dsl::exists(
                 customers::table
                     .filter(customers::account_id.eq(Id(account_id.0)))
-                    .filter(lower(customers::email).eq(lower(email))),
+                    .filter(EmailIs::new(email)),
             ));
             per_backend!(conn => exists.get_result(conn))
         })
@@ -111,7 +107,7 @@ impl CustomerRepository for Store {
                         .filter(customers::account_id.eq(Id(account_id.0)))
                         .into_boxed();
                     if let Some(email) = filter.email {
-                        query = query.filter(lower(customers::email).eq(lower(email)));
+                        query = query.filter(EmailIs::new(email));
                     }
                     if let Some(status) = filter.kyc_status {
                         query = query.filter(customers::kyc_status.eq(status.as_str()));
@@ -119,22 +115,22 @@ impl CustomerRepository for Store {
                     // On SQLite, times and UUIDs are fixed-width text (see `sql_types`):
                     // text order is the order PostgreSQL uses for its native types.
                     if let Some(after) = after {
-                        let (at, id) = (Timestamp(after.created_at), Id(after.id.0));
-                        query = query.filter(
-                            customers::created_at
-                                .lt(at)
-                                .or(customers::created_at.eq(at).and(customers::id.lt(id))),
-                        );
+                        query = query.filter(ListedAfter::new(
+                            Timestamp(after.created_at),
+                            Id(after.id.0),
+                        ));
                     }
-                    query
+                    let page = query
                         .order((customers::created_at.desc(), customers::id.desc()))
-                        .limit(i64::from(limit))
-                        .select(CustomerRow::as_select())
-                        .load(conn)
+                        .select(CustomerRow::as_select());
+                    LimitedTo::new(page, page_size(limit)).load(conn)
                 })
             })
             .await?;
-        rows.into_iter().map(CustomerRow::into_domain).collect()
+        rows.into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(CustomerRow::into_domain)
+            .collect()
     }
 
     #[tracing::instrument(name = "store.find_customer", skip_all, fields(db.backend = self.backend(), account_id = %account_id, customer_id = %id))]
@@ -143,18 +139,21 @@ impl CustomerRepository for Store {
         account_id: AccountId,
         id: CustomerId,
     ) -> Result<Option<Customer>, RepositoryError> {
+        // By primary key alone, the one index that can serve it whatever the table's size
+        // (an `account_id` condition would let a listing index compete: see `shapes`); a
+        // row of another account is then not found, exactly as if it did not exist.
         let row: Option<CustomerRow> = self
             .run(move |conn| {
-                let query = customers::table
-                    .filter(customers::account_id.eq(Id(account_id.0)))
-                    .filter(customers::id.eq(Id(id.0)));
+                let query = customers::table.find(Id(id.0));
                 per_backend!(conn => query
                     .select(CustomerRow::as_select())
                     .first(conn)
                     .optional())
             })
             .await?;
-        row.map(CustomerRow::into_domain).transpose()
+        row.filter(|row| row.account_id.0 == account_id.0)
+            .map(CustomerRow::into_domain)
+            .transpose()
     }
 }
 

@@ -38,6 +38,7 @@ mod pool;
 pub mod postgres;
 mod rows;
 mod schema;
+mod shapes;
 mod sql_types;
 pub mod sqlite;
 
@@ -45,13 +46,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, PooledConnection};
+use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult};
 use ports::RepositoryError;
 
-pub use pool::PoolSettings;
+pub use pool::{Manager, PoolSettings, Tracked};
 use sql_types::Id;
 
 /// The name of the unique index that enforces one e-mail address per account. Both
@@ -126,8 +127,8 @@ pub(crate) trait StoreConnection: Connection + Sized {
 
 /// A checked-out connection of either backend.
 enum Pooled {
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<Manager<PgConnection>>),
+    Sqlite(PooledConnection<Manager<SqliteConnection>>),
 }
 
 impl Pooled {
@@ -135,6 +136,14 @@ impl Pooled {
         match self {
             Self::Postgres(conn) => Conn::Postgres(conn),
             Self::Sqlite(conn) => Conn::Sqlite(conn),
+        }
+    }
+
+    /// Retires the connection once the pool gets it back.
+    fn mark_broken(&mut self) {
+        match self {
+            Self::Postgres(conn) => conn.mark_broken(),
+            Self::Sqlite(conn) => conn.mark_broken(),
         }
     }
 }
@@ -210,7 +219,11 @@ impl Store {
                     anyhow::Error::new(e).context("no database connection available"),
                 )
             })?;
-            work(pooled.conn()).map_err(map_diesel_error)
+            let done = work(pooled.conn());
+            if done.as_ref().is_err_and(pool::connection_lost) {
+                pooled.mark_broken();
+            }
+            done.map_err(map_diesel_error)
         })
         .await
         .map_err(|e| {
@@ -229,9 +242,7 @@ fn map_diesel_error(error: DieselError) -> RepositoryError {
         {
             RepositoryError::Duplicate
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-            RepositoryError::Unavailable(error.into())
-        }
+        _ if pool::connection_lost(&error) => RepositoryError::Unavailable(error.into()),
         _ => RepositoryError::Unexpected(error.into()),
     }
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 use ports::{
     AttemptReport, ClaimRequest, Effects, JobEnd, JobId, JobKind, Outbox, OutboxBacklog, OutboxJob,
     RepositoryError,
@@ -23,9 +25,12 @@ use super::{per_backend, Store, StoreConnection as _};
 /// and endpoints.
 #[diesel::dsl::auto_type]
 pub(crate) fn due_jobs(kind: &'static str, now: Timestamp, limit: i64) -> _ {
+    // A literal, not a bound parameter: only `status = 'queued'` spelled out lets SQLite
+    // (and a generic PostgreSQL plan) use the partial index on queued jobs.
+    let queued: SqlLiteral<Text> = diesel::dsl::sql("'queued'");
     outbox_jobs::table
         .filter(outbox_jobs::kind.eq(kind))
-        .filter(outbox_jobs::status.eq("queued"))
+        .filter(outbox_jobs::status.eq(queued))
         .filter(outbox_jobs::next_attempt_at.le(now))
         .filter(
             outbox_jobs::locked_until

@@ -1,19 +1,20 @@
 //! What is PostgreSQL's own: opening the pool, migrating under an advisory lock (several
 //! instances may start together), claiming outbox jobs with `FOR UPDATE SKIP LOCKED` so
 //! that any number of instances deliver side by side, and locking an idempotency key's
-//! record (`FOR UPDATE`) while a claim on it decides.
+//! record (`FOR UPDATE`) while a claim on it decides. Connections keep PostgreSQL's default
+//! `plan_cache_mode`: how statements keep their plans as tables grow is in `shapes`.
 
 use anyhow::Context as _;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::r2d2::Pool;
 use diesel::result::Error as DieselError;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::idempotency::{key_record, KeyRow};
 use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
-use super::pool::{build_pool, PoolSettings};
+use super::pool::{build_pool, Manager, PoolSettings};
 use super::sql_types::Id;
 use super::StoreConnection;
 
@@ -23,12 +24,15 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/p
 /// An advisory-lock key, so that several instances starting together migrate one at a time.
 const MIGRATION_LOCK_KEY: i64 = 0x6375_7374_6f6d_6572; // "customer"
 
+/// How often an instance waiting for another one's migrations asks for the lock again.
+const MIGRATION_LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A pool of PostgreSQL connections.
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<Manager<PgConnection>>;
 
 diesel::define_sql_function! {
-    /// Session-level advisory lock.
-    fn pg_advisory_lock(key: diesel::sql_types::BigInt);
+    /// Takes a session-level advisory lock if it is free; true when taken.
+    fn pg_try_advisory_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
 }
 diesel::define_sql_function! {
     /// Releases a session-level advisory lock.
@@ -37,11 +41,18 @@ diesel::define_sql_function! {
 
 /// Opens a pool to `database_url`, failing fast when the server does not answer.
 pub fn connect(database_url: &str, settings: &PoolSettings) -> anyhow::Result<PgPool> {
-    build_pool(
-        ConnectionManager::<PgConnection>::new(database_url),
-        settings,
-        None,
-    )
+    build_pool(Manager::new(database_url), settings, None)
+}
+
+/// A pool to `database_url` that opens connections only when asked for one, so that
+/// building it succeeds whether or not the server answers.
+pub fn lazy_pool(database_url: &str, settings: &PoolSettings) -> PgPool {
+    Pool::builder()
+        .max_size(settings.max_size)
+        .min_idle(Some(0))
+        .connection_timeout(settings.connection_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(Manager::new(database_url))
 }
 
 impl StoreConnection for PgConnection {
@@ -85,9 +96,15 @@ impl StoreConnection for PgConnection {
     }
 
     fn run_migrations(&mut self) -> anyhow::Result<usize> {
-        diesel::select(pg_advisory_lock(MIGRATION_LOCK_KEY))
-            .execute(self)
-            .context("could not take the migration lock")?;
+        // Polled rather than waited for inside one statement: a statement blocked on the
+        // lock holds a snapshot, and `CREATE INDEX CONCURRENTLY` in the holder's migration
+        // waits for every older snapshot to go away — the two instances would deadlock.
+        while !diesel::select(pg_try_advisory_lock(MIGRATION_LOCK_KEY))
+            .get_result::<bool>(self)
+            .context("could not take the migration lock")?
+        {
+            std::thread::sleep(MIGRATION_LOCK_POLL);
+        }
         let applied = self
             .run_pending_migrations(MIGRATIONS)
             .map(|v| v.len())

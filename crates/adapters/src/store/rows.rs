@@ -1,6 +1,9 @@
 //! One row type per table, for both backends, and the mapping between rows and domain
-//! values. Rows are checked against both backends at compile time; a stored row that no
-//! longer passes the domain's rules is reported, not passed on.
+//! values. Rows are checked against both backends at compile time; a stored row whose
+//! values lost their shape is reported, not passed on. Values were fully validated when
+//! they were accepted, and only this service writes them, so reading one back checks its
+//! cheap shape (`from_stored`), not the whole rule again: re-validating every phone number
+//! of every page with libphonenumber used to cost more than the query.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -56,7 +59,7 @@ struct StoredRejectionReason {
 }
 
 impl CustomerRow {
-    /// Rebuilds the domain customer, re-validating every field.
+    /// Rebuilds the domain customer, checking each field's stored shape.
     pub fn into_domain(self) -> Result<Customer, RepositoryError> {
         let id = self.id.0;
         let invalid = |name: &str, message: String| {
@@ -88,9 +91,9 @@ impl CustomerRow {
         Ok(Customer {
             id: CustomerId(id),
             account_id: AccountId(self.account_id.0),
-            name: CustomerName::parse(&self.full_name).map_err(|m| invalid("full_name", m))?,
-            email: CustomerEmail::parse(&self.email).map_err(|m| invalid("email", m))?,
-            phone: PhoneNumber::parse(&self.phone, None).map_err(|m| invalid("phone", m))?,
+            name: CustomerName::from_stored(self.full_name).map_err(|m| invalid("full_name", m))?,
+            email: CustomerEmail::from_stored(self.email).map_err(|m| invalid("email", m))?,
+            phone: PhoneNumber::from_stored(self.phone).map_err(|m| invalid("phone", m))?,
             country: CountryCode::parse(&self.country).map_err(|m| invalid("country", m))?,
             customer_type: self
                 .customer_type

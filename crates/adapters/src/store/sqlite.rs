@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{CustomizeConnection, Pool};
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -18,7 +18,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use super::idempotency::{key_record, KeyRow};
 use super::kyc_sync::due_syncs;
 use super::outbox::due_jobs;
-use super::pool::{build_pool, PoolSettings};
+use super::pool::{build_pool, Manager, PoolSettings, Tracked};
 use super::sql_types::Id;
 use super::StoreConnection;
 
@@ -26,7 +26,7 @@ use super::StoreConnection;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
 /// A pool of SQLite connections to one database file.
-pub type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+pub type SqlitePool = Pool<Manager<SqliteConnection>>;
 
 /// Reads the file path out of `sqlite://PATH`, `sqlite:PATH` or a bare path.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
@@ -46,8 +46,8 @@ struct Pragmas {
     busy_timeout: Duration,
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<Tracked<SqliteConnection>, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Tracked<SqliteConnection>) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -70,12 +70,8 @@ pub fn connect(path: &Path, settings: &PoolSettings) -> anyhow::Result<SqlitePoo
     let pragmas = Pragmas {
         busy_timeout: settings.connection_timeout.max(Duration::from_secs(5)),
     };
-    build_pool(
-        ConnectionManager::<SqliteConnection>::new(url),
-        settings,
-        Some(Box::new(pragmas)),
-    )
-    .with_context(|| format!("could not open the SQLite database {}", path.display()))
+    build_pool(Manager::new(url), settings, Some(Box::new(pragmas)))
+        .with_context(|| format!("could not open the SQLite database {}", path.display()))
 }
 
 impl StoreConnection for SqliteConnection {

@@ -69,13 +69,13 @@ async fn an_unreachable_postgres_is_not_ready_within_the_pool_timeout() {
         .unwrap()
         .port();
     // A lazily connecting pool, so that building it does not fail already.
-    let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(format!(
-        "postgres://postgres@127.0.0.1:{port}/nothing"
-    ));
-    let pool = diesel::r2d2::Pool::builder()
-        .min_idle(Some(0))
-        .connection_timeout(Duration::from_millis(300))
-        .build_unchecked(manager);
+    let pool = adapters::postgres::lazy_pool(
+        &format!("postgres://postgres@127.0.0.1:{port}/nothing"),
+        &adapters::PoolSettings {
+            max_size: 2,
+            connection_timeout: Duration::from_millis(300),
+        },
+    );
     let store = adapters::Store::new(adapters::DbPool::Postgres(pool));
     let started = std::time::Instant::now();
     assert_eq!(

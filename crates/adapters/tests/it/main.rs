@@ -9,6 +9,7 @@
 mod bridge;
 mod bridge_customers;
 mod changes_contract;
+mod concurrent_migrations;
 mod erasure_contract;
 mod health_contract;
 mod idempotency_contract;
@@ -20,6 +21,8 @@ mod lifecycle_contract;
 mod mail;
 mod migrations;
 mod outbox_contract;
+mod plans;
+mod pool_recovery;
 mod repository_contract;
 mod sqlite_format;
 mod stores;

@@ -52,11 +52,11 @@ fn sqlite_connections_use_wal_and_a_busy_timeout() {
     let pool = adapters::sqlite::connect(&file.path(), &test_pool_settings()).unwrap();
     let mut conn = pool.get().unwrap();
     let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap();
     assert_eq!(mode.journal_mode, "wal");
     let timeout: Timeout = diesel::sql_query("PRAGMA busy_timeout")
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .unwrap();
     assert!(
         timeout.timeout >= 5000,

@@ -106,3 +106,19 @@ async fn sqlite_reads_rows_an_earlier_version_wrote() {
     assert_eq!(customer.kyc_state.rejection_reasons[0].reason, "blurry");
     assert_eq!(customer.kyc_state.rejection_reasons[0].created_at, at);
 }
+
+#[tokio::test]
+async fn a_stored_value_edited_out_of_shape_is_reported_not_passed_on() {
+    let file = TempSqlite::new();
+    let store = open_sqlite(&file);
+    let account = register_account(&store).await;
+    let customer = sample_customer(account, "ada@example.com");
+    store.insert(&registration(&customer)).await.unwrap();
+    // SQLite's CHECK on the column only asks for a leading `+` and digit.
+    raw(&file)
+        .batch_execute("UPDATE customers SET phone = '+1 not a number'")
+        .unwrap();
+    let read = store.find(account, customer.id).await;
+    let error = read.unwrap_err().to_string();
+    assert!(error.contains("phone"), "{error}");
+}

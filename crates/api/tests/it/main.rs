@@ -17,6 +17,7 @@ mod kyc_cases;
 mod kyc_gate;
 mod kyc_submit;
 mod kyc_tos;
+mod limits;
 mod openapi;
 mod ops;
 mod presenter;

@@ -9,6 +9,7 @@ mod idempotency;
 mod kyc;
 mod kyc_api;
 mod lifecycle;
+mod limits;
 mod log;
 mod mail;
 mod webhooks;
@@ -20,6 +21,7 @@ pub use idempotency::IdempotencySettings;
 pub use kyc::{KycProviderKind, KycSettings};
 pub use kyc_api::KycApiSettings;
 pub use lifecycle::LifecycleSettings;
+pub use limits::LimitsSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
 pub use webhooks::WebhookSettings;
@@ -97,6 +99,9 @@ pub struct Config {
     /// Listening, threads, shutdown.
     #[command(flatten, next_help_heading = "HTTP")]
     pub http: HttpSettings,
+    /// Requests processed at once, refused beyond, and stalled bodies.
+    #[command(flatten, next_help_heading = "Load limits")]
+    pub limits: LimitsSettings,
     /// The store, the data directory, the connection pool.
     #[command(flatten, next_help_heading = "Database")]
     pub database: DatabaseSettings,
@@ -313,6 +318,10 @@ pub(crate) mod tests {
             "BLOCKING_THREADS",
             "SHUTDOWN_GRACE_SECONDS",
             "LOG_FORMAT",
+            "MAX_IN_FLIGHT_REQUESTS",
+            "MAX_QUEUED_REQUESTS",
+            "MAX_QUEUE_WAIT_MS",
+            "BODY_READ_TIMEOUT_MS",
             "SMTP_URL",
             "MAIL_FROM",
             "SMTP_TIMEOUT_MS",
@@ -359,6 +368,7 @@ pub(crate) mod tests {
         };
         let headings = [
             "HTTP:",
+            "Load limits:",
             "Database:",
             "Authentication:",
             "KYC provider:",

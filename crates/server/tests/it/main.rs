@@ -14,6 +14,7 @@ mod helpers;
 mod idempotency;
 mod kyc_api;
 mod kyc_lifecycle;
+mod limits;
 mod mail;
 mod ops;
 mod postgres_bridge;

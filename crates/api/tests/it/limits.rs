@@ -1,0 +1,296 @@
+//! Admission control (503 with `Retry-After` beyond the limits, counted in `/metrics`)
+//! and the request-body idle timeout (408 once a body stalls, never while it moves).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Bytes};
+use actix_web::{test, App, HttpResponse};
+use api::limits::{admit, body_idle_timeout, LimitSettings, Limits};
+use futures_util::{stream, Stream, StreamExt as _};
+use ports::{AccountStatus, CreateCustomer, MockAccountStatus};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::support::{keys_with, post_customer, unreachable_use_case, SECRET};
+
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
+
+fn settings(max_in_flight: usize, max_queued: usize, wait: Duration) -> LimitSettings {
+    LimitSettings {
+        max_in_flight,
+        max_queued,
+        max_queue_wait: wait,
+        body_idle: Duration::from_millis(300),
+    }
+}
+
+/// An app whose `/held` requests wait until `release` is notified, behind the limits.
+macro_rules! app_with {
+    ($limits:expr, $registry:expr, $release:expr) => {{
+        let limits = web::Data::new(Limits::new($limits, $registry).unwrap());
+        let release: Arc<Notify> = $release;
+        test::init_service(
+            App::new()
+                .app_data(limits)
+                .wrap(from_fn(body_idle_timeout))
+                .wrap(from_fn(admit))
+                .route(
+                    "/held",
+                    web::get().to(move || {
+                        let release = release.clone();
+                        async move {
+                            release.notified().await;
+                            HttpResponse::Ok().finish()
+                        }
+                    }),
+                )
+                .route("/quick", web::get().to(HttpResponse::Ok))
+                .route("/healthz", web::get().to(HttpResponse::Ok))
+                .route(
+                    "/upload",
+                    web::post().to(|body: Bytes| async move {
+                        HttpResponse::Ok().body(body.len().to_string())
+                    }),
+                ),
+        )
+        .await
+    }};
+}
+
+async fn json_of<B: MessageBody>(response: ServiceResponse<B>) -> Value {
+    serde_json::from_slice(&test::read_body(response).await).unwrap()
+}
+
+fn refused_count(registry: &prometheus::Registry, reason: &str) -> u64 {
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == "http_requests_refused_total")
+        .flat_map(|family| family.get_metric())
+        .filter(|metric| metric.get_label().iter().any(|l| l.value() == reason))
+        .map(|metric| metric.get_counter().get_value() as u64)
+        .sum()
+}
+
+#[actix_web::test]
+async fn a_request_beyond_the_limits_is_refused_at_once_with_503_and_retry_after() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    let app = app_with!(
+        settings(1, 0, Duration::from_secs(5)),
+        &registry,
+        release.clone()
+    );
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let refused = async {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/quick").to_request()).await;
+        release.notify_one();
+        response
+    };
+    let (held, refused) = tokio::join!(held, refused);
+
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    let body = json_of(refused).await;
+    assert_eq!(body["code"], "service_unavailable", "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    assert_eq!(refused_count(&registry, "queue_full"), 1);
+    // The slot is free again.
+    let after = test::call_service(&app, test::TestRequest::get().uri("/quick").to_request()).await;
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_queued_request_is_served_when_a_slot_frees_within_the_wait() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    let app = app_with!(
+        settings(1, 1, Duration::from_secs(5)),
+        &registry,
+        release.clone()
+    );
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let queued = test::call_service(&app, test::TestRequest::get().uri("/quick").to_request());
+    let releaser = async {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        release.notify_one();
+    };
+    let (held, queued, ()) = tokio::join!(held, queued, releaser);
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(queued.status(), StatusCode::OK);
+    assert_eq!(refused_count(&registry, "queue_full"), 0);
+    assert_eq!(refused_count(&registry, "queue_timeout"), 0);
+}
+
+#[actix_web::test]
+async fn a_queued_request_is_refused_once_its_wait_is_over() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    let wait = Duration::from_millis(100);
+    let app = app_with!(settings(1, 4, wait), &registry, release.clone());
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let queued = async {
+        let started = Instant::now();
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/quick").to_request()).await;
+        let waited = started.elapsed();
+        release.notify_one();
+        (response, waited)
+    };
+    let (held, (queued, waited)) = tokio::join!(held, queued);
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(queued.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(queued.headers().contains_key(header::RETRY_AFTER));
+    assert!(
+        waited >= wait,
+        "refused after {waited:?}, before its wait was over"
+    );
+    assert_eq!(refused_count(&registry, "queue_timeout"), 1);
+}
+
+#[actix_web::test]
+async fn the_operations_endpoints_are_never_refused() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    let app = app_with!(
+        settings(1, 0, Duration::from_secs(5)),
+        &registry,
+        release.clone()
+    );
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let health = async {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+        release.notify_one();
+        response
+    };
+    let (held, health) = tokio::join!(held, health);
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(refused_count(&registry, "queue_full"), 0);
+}
+
+/// A request to `uri` announcing `length` bytes whose body is `body`.
+macro_rules! upload {
+    ($uri:expr, $length:expr, $body:expr) => {{
+        let request = test::TestRequest::post()
+            .uri($uri)
+            .insert_header((header::CONTENT_LENGTH, $length))
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .to_request();
+        let body: Body = $body;
+        request.replace_payload(Payload::from(body)).0
+    }};
+}
+
+#[actix_web::test]
+async fn a_body_that_stalls_gets_408_once_the_idle_time_has_passed_and_not_before() {
+    let registry = prometheus::Registry::new();
+    let app = app_with!(
+        settings(4, 4, Duration::from_secs(1)),
+        &registry,
+        Arc::default()
+    );
+    let stalled: Body = Box::pin(
+        stream::once(async { Ok(Bytes::from_static(b"{\"partial\": ")) }).chain(stream::pending()),
+    );
+
+    let started = Instant::now();
+    let response = test::call_service(&app, upload!("/upload", 100, stalled)).await;
+    let waited = started.elapsed();
+
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(
+        waited >= Duration::from_millis(300),
+        "cut off after {waited:?}"
+    );
+    // The rest of the body was never read: the connection is not kept alive.
+    assert!(!response.response().head().keep_alive());
+    let body = json_of(response).await;
+    assert_eq!(body["code"], "request_timeout", "{body}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[actix_web::test]
+async fn a_slow_body_that_keeps_moving_is_not_cut_off() {
+    let registry = prometheus::Registry::new();
+    let app = app_with!(
+        settings(4, 4, Duration::from_secs(1)),
+        &registry,
+        Arc::default()
+    );
+    // Twelve chunks 100 ms apart: 1.2 s in all, four times the idle limit, no gap near it.
+    let chunks = 12;
+    let moving: Body = Box::pin(stream::unfold(0, move |sent| async move {
+        if sent == chunks {
+            return None;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok(Bytes::from_static(b"0123456789")), sent + 1))
+    }));
+
+    let response = test::call_service(&app, upload!("/upload", chunks * 10, moving)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(test::read_body(response).await, Bytes::from("120"));
+}
+
+#[actix_web::test]
+async fn a_stalled_customer_body_gets_408_whatever_the_json_extractor_makes_of_it() {
+    let registry = prometheus::Registry::new();
+    let limits = Limits::new(settings(4, 4, Duration::from_secs(1)), &registry).unwrap();
+    let create: Arc<dyn CreateCustomer> = Arc::new(unreachable_use_case());
+    let mut status = MockAccountStatus::new();
+    status.expect_is_active().returning(|_| Ok(true));
+    let status: Arc<dyn AccountStatus> = Arc::new(status);
+    // The create route's Idempotency-Key glue; without a key it is never asked.
+    let idempotency = ports::Idempotency::new(
+        Arc::new(ports::MockIdempotencyStore::new()),
+        ports::IdempotencyPolicy {
+            ttl: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+            key_required: false,
+        },
+    );
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(limits))
+            .app_data(web::Data::new(keys_with(SECRET)))
+            .app_data(web::Data::from(create))
+            .app_data(web::Data::from(status))
+            .app_data(web::Data::new(idempotency))
+            .app_data(web::Data::from(
+                Arc::new(ports::MockReadCustomers::new()) as Arc<dyn ports::ReadCustomers>
+            ))
+            .wrap(from_fn(body_idle_timeout))
+            .wrap(from_fn(admit))
+            .configure(api::configure),
+    )
+    .await;
+    let stalled: Body = Box::pin(
+        stream::once(async { Ok(Bytes::from_static(b"{\"customer_name\": \"Ada")) })
+            .chain(stream::pending()),
+    );
+    let request = post_customer()
+        .insert_header((header::CONTENT_LENGTH, 200))
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .to_request()
+        .replace_payload(Payload::from(stalled))
+        .0;
+
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(json_of(response).await["code"], "request_timeout");
+}

@@ -1,0 +1,79 @@
+//! Load limits: how many requests are processed at once, how long excess requests may
+//! wait before they are refused with 503, and how long a request body may stall.
+
+use std::time::Duration;
+
+use api::limits::LimitSettings;
+use clap::Args;
+
+/// What the service takes on at once, and what it refuses.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsSettings {
+    /// Requests processed at once (the operations endpoints /healthz, /readyz and /metrics
+    /// are not counted and never refused).
+    #[arg(long, env = "MAX_IN_FLIGHT_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=100_000), global = true)]
+    pub max_in_flight_requests: u64,
+
+    /// Requests allowed to wait for a free processing slot; further requests are refused
+    /// at once with 503 and Retry-After.
+    #[arg(long, env = "MAX_QUEUED_REQUESTS", default_value_t = 32, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
+    pub max_queued_requests: u64,
+
+    /// Longest a request waits for a free processing slot before it is refused with 503,
+    /// in milliseconds.
+    #[arg(long, env = "MAX_QUEUE_WAIT_MS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
+    pub max_queue_wait_ms: u64,
+
+    /// Longest a request body may go without a byte arriving before the request is
+    /// answered 408 and its connection closed, in milliseconds. A body that keeps moving
+    /// is never cut off.
+    #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000), global = true)]
+    pub body_read_timeout_ms: u64,
+}
+
+impl LimitsSettings {
+    /// The limits the HTTP layer enforces.
+    pub fn limit_settings(&self) -> LimitSettings {
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        LimitSettings {
+            max_in_flight: count(self.max_in_flight_requests),
+            max_queued: count(self.max_queued_requests),
+            max_queue_wait: Duration::from_millis(self.max_queue_wait_ms),
+            body_idle: Duration::from_millis(self.body_read_timeout_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::tests::config;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let limits = config(&[]).limits.limit_settings();
+        assert_eq!(limits, api::limits::LimitSettings::default());
+        assert_eq!(limits.body_idle, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn every_limit_is_a_setting() {
+        let limits = config(&[
+            "--max-in-flight-requests=3",
+            "--max-queued-requests=0",
+            "--max-queue-wait-ms=7",
+            "--body-read-timeout-ms=250",
+        ])
+        .limits
+        .limit_settings();
+        assert_eq!((limits.max_in_flight, limits.max_queued), (3, 0));
+        assert_eq!(limits.max_queue_wait, Duration::from_millis(7));
+        assert_eq!(limits.body_idle, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn no_request_slot_at_all_is_refused() {
+        assert!(crate::Config::from_args(["server", "--max-in-flight-requests=0"]).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS customers_account_kyc_status_idx;
