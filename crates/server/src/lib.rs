@@ -3,6 +3,7 @@
 //! the real application on port 0.
 
 pub mod config;
+mod http;
 mod lifecycle;
 pub mod secret;
 pub mod startup;

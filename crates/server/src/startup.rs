@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::web;
 use adapters::bridge::BridgeKycProvider;
 use adapters::mail::{FileMailer, SmtpMailer, SmtpSettings};
 use adapters::metrics::{MeteredKycProvider, OutboxMetrics};
@@ -15,23 +15,23 @@ use adapters::password::Argon2Hasher;
 use adapters::sandbox::SandboxKycProvider;
 use adapters::Store;
 use anyhow::Context as _;
-use api::kyc::{KycUploadLimits, TosLinks, TosStateKey};
+use api::kyc::{TosLinks, TosStateKey};
 use api::sessions::LoginThrottle;
 use api::JwtKeys;
 use domain::KycUpdate;
 use ports::{
     AccountRepository, AccountService, AccountStatus, Authenticate, CreateCustomer,
     CustomerDirectory, CustomerRepository, CustomerService, DeleteCustomer, Events, Idempotency,
-    IdempotencyStore, JobHandler, KycLifecycle, KycMailHandler, KycProvider, KycReports,
-    KycSubmissionRepository, KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries,
-    ManageWebhookEndpoints, Outbox, OutboxWorker, ProviderEventVerifier, ReadCustomers, ReadKyc,
-    RetrySchedule, StoreHealth, SubmitKyc, TermsOfService, UpdateCustomer, WebhookDeliveries,
-    WebhookEndpointRepository, WorkerSettings,
+    IdempotencyStore, JobHandler, KycMailHandler, KycProvider, KycReports, KycSubmissionRepository,
+    KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries, ManageWebhookEndpoints, Outbox,
+    OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, SubmitKyc, TermsOfService,
+    UpdateCustomer, WebhookDeliveries, WebhookEndpointRepository, WorkerSettings,
 };
 
 use crate::config::{
-    Config, DatabaseSettings, HttpSettings, KycProviderKind, KycSettings, MailSettings, Storage,
+    Config, DatabaseSettings, KycProviderKind, KycSettings, MailSettings, Storage,
 };
+use crate::http::{http_server, AppState};
 use crate::lifecycle::Lifecycle;
 use crate::secret::{self, SecretSource};
 use crate::webhooks::Webhooks;
@@ -281,91 +281,6 @@ async fn connect_storage(storage: &Storage, config: &DatabaseSettings) -> anyhow
     })
     .await
     .context("start-up task failed")?
-}
-
-/// What every HTTP worker's `App` is given.
-#[derive(Clone)]
-struct AppState {
-    limits: web::Data<api::limits::Limits>,
-    metrics: web::Data<api::ops::Metrics>,
-    health: web::Data<dyn StoreHealth>,
-    keys: web::Data<JwtKeys>,
-    create: web::Data<dyn CreateCustomer>,
-    read: web::Data<dyn ReadCustomers>,
-    update: web::Data<dyn UpdateCustomer>,
-    delete: web::Data<dyn DeleteCustomer>,
-    authenticate: web::Data<dyn Authenticate>,
-    status: web::Data<dyn AccountStatus>,
-    endpoints: web::Data<dyn ManageWebhookEndpoints>,
-    deliveries: web::Data<dyn ManageDeliveries>,
-    throttle: web::Data<LoginThrottle>,
-    idempotency: web::Data<Idempotency>,
-    read_kyc: web::Data<dyn ReadKyc>,
-    lifecycle: web::Data<dyn KycLifecycle>,
-    /// Bridge's webhooks are received only when a public key is configured.
-    webhooks: Option<web::Data<dyn ProviderEventVerifier>>,
-    submit: web::Data<dyn SubmitKyc>,
-    terms: web::Data<dyn TermsOfService>,
-    upload_limits: web::Data<KycUploadLimits>,
-    tos_links: web::Data<TosLinks>,
-    /// The sandbox provider's pages are served only when it is the provider.
-    sandbox_routes: bool,
-}
-
-/// The HTTP server on `listener`, with every route, the load limits and the
-/// observability middleware (outermost, so that refusals are logged and counted too).
-fn http_server(
-    settings: &HttpSettings,
-    listener: TcpListener,
-    state: AppState,
-) -> anyhow::Result<actix_web::dev::Server> {
-    let mut server = HttpServer::new(move || {
-        let state = state.clone();
-        App::new()
-            .wrap(middleware::from_fn(api::limits::body_idle_timeout))
-            .wrap(middleware::from_fn(api::hardening::guard))
-            .wrap(middleware::from_fn(api::limits::admit))
-            .wrap(middleware::from_fn(api::ops::observe))
-            .app_data(state.limits)
-            .app_data(state.metrics)
-            .app_data(state.health)
-            .app_data(state.keys)
-            .app_data(state.create)
-            .app_data(state.read)
-            .app_data(state.update)
-            .app_data(state.delete)
-            .app_data(state.authenticate)
-            .app_data(state.status)
-            .app_data(state.endpoints)
-            .app_data(state.deliveries)
-            .app_data(state.throttle)
-            .app_data(state.idempotency)
-            .app_data(state.read_kyc)
-            .app_data(state.lifecycle)
-            .configure(|cfg| {
-                if let Some(webhooks) = state.webhooks {
-                    cfg.app_data(webhooks);
-                }
-            })
-            .app_data(state.submit)
-            .app_data(state.terms)
-            .app_data(state.upload_limits)
-            .app_data(state.tos_links)
-            .configure(api::configure)
-            .configure(|cfg| {
-                if state.sandbox_routes {
-                    api::sandbox::configure(cfg);
-                }
-            })
-            .default_service(web::to(api::not_found))
-    })
-    .worker_max_blocking_threads(usize::try_from(settings.blocking_threads)?)
-    .shutdown_timeout(settings.shutdown_grace_seconds)
-    .listen(listener)?;
-    if settings.http_workers > 0 {
-        server = server.workers(settings.http_workers);
-    }
-    Ok(server.run())
 }
 
 /// The keys that sign and check bearer tokens, with the secret JWT_SECRET gives or, on
