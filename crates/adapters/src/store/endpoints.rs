@@ -1,6 +1,6 @@
 //! Webhook endpoints in the store: registration under the per-account limit (counted and
 //! inserted in one transaction that holds the account's row, so concurrent registrations
-//! cannot pass it), reads, partial changes, deletion (which takes the endpoint's deliveries
+//! cannot pass it; with its idempotency key's outcome, when it has one), reads, partial changes, deletion (which takes the endpoint's deliveries
 //! with it) and secret rotation — all scoped to one account.
 
 use async_trait::async_trait;
@@ -12,9 +12,10 @@ use domain::{
 use ports::webhooks::{
     DeliveryCursor, DeliveryRecord, EndpointChange, InsertEndpointError, RetryOutcome, SealedSecret,
 };
-use ports::{JobId, RepositoryError};
+use ports::{IdempotencyCompletion, JobId, RepositoryError};
 
 use super::events::event_filter;
+use super::idempotency::{complete_key, key_no_longer_held};
 use super::schema::webhook_endpoints;
 use super::sql_types::{Id, Json, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
@@ -102,6 +103,7 @@ impl ports::WebhookEndpointRepository for Store {
         endpoint: &WebhookEndpoint,
         secret: &SealedSecret,
         limit: u32,
+        idempotency: Option<IdempotencyCompletion>,
     ) -> Result<(), InsertEndpointError> {
         let account = Id(endpoint.account_id.0);
         let row = NewEndpointRow {
@@ -115,6 +117,7 @@ impl ports::WebhookEndpointRepository for Store {
             created_at: Timestamp(endpoint.created_at),
             updated_at: endpoint.updated_at.map(Timestamp),
         };
+        let complete = idempotency.as_ref().map(complete_key);
         let inserted = self
             .run(move |conn| {
                 per_backend!(conn => conn.write_transaction(|conn| {
@@ -129,6 +132,11 @@ impl ports::WebhookEndpointRepository for Store {
                     diesel::insert_into(webhook_endpoints::table)
                         .values(&row)
                         .execute(conn)?;
+                    if let Some(complete) = complete {
+                        if complete.execute(conn)? != 1 {
+                            return Err(key_no_longer_held());
+                        }
+                    }
                     Ok(true)
                 }))
             })

@@ -1,7 +1,8 @@
 //! KYC submissions and terms-of-service acceptances: a submission is claimed while the
 //! customer is held (so two cannot be in flight for one customer), then finished with
-//! its outcome and the customer's new KYC state in one transaction. Rows hold only the
-//! masked summary (see the migration `2026-11-26-000008_kyc_submissions`).
+//! its outcome, the customer's new KYC state and its idempotency key's outcome in one
+//! transaction. Rows hold only the masked summary (see the migration
+//! `2026-11-26-000008_kyc_submissions`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,14 +17,18 @@ use ports::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::CustomerRow;
 use super::schema::{customers, kyc_submissions};
 use super::sql_types::{Id, Json, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
-/// A submission row.
-#[derive(Queryable, Selectable, Insertable)]
+/// A submission row. As a changeset (a submission claimed again) it rewrites every column
+/// but the id; the customer and the account it writes are the row's own (the update is
+/// filtered by them).
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = kyc_submissions)]
+#[diesel(treat_none_as_null = true)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct SubmissionRow {
     id: Id,
@@ -176,6 +181,8 @@ enum Claimed {
     Yes(Box<CustomerRow>),
     NotFound,
     InProgress,
+    /// The claim's id is a submission that was accepted, or another customer's.
+    Taken,
 }
 
 #[async_trait]
@@ -222,18 +229,38 @@ impl KycSubmissionRepository for Store {
                         kyc_submissions::finished_at.eq(now),
                     ))
                     .execute(conn)?;
+                    // The claim's own record (an earlier attempt of the same keyed request
+                    // whose sender stopped) is no other submission.
                     let pending = diesel::select(diesel::dsl::exists(
                         kyc_submissions::table
                             .filter(kyc_submissions::customer_id.eq(customer))
-                            .filter(kyc_submissions::outcome.eq(SubmissionOutcome::Pending.as_str())),
+                            .filter(kyc_submissions::outcome.eq(SubmissionOutcome::Pending.as_str()))
+                            .filter(kyc_submissions::id.ne(row.id)),
                     ))
                     .get_result::<bool>(conn)?;
                     if pending || blocking.contains(&current.kyc_status.as_str()) {
                         return Ok(Claimed::InProgress);
                     }
-                    diesel::insert_into(kyc_submissions::table)
+                    let inserted = diesel::insert_into(kyc_submissions::table)
                         .values(&row)
+                        .on_conflict_do_nothing()
                         .execute(conn)?;
+                    if inserted == 0 {
+                        // An earlier attempt of the same request recorded this id: the
+                        // request runs again as that submission, unless it was accepted.
+                        let again = diesel::update(
+                            kyc_submissions::table
+                                .filter(kyc_submissions::id.eq(row.id))
+                                .filter(kyc_submissions::customer_id.eq(customer))
+                                .filter(kyc_submissions::account_id.eq(account))
+                                .filter(kyc_submissions::outcome.ne(SubmissionOutcome::Accepted.as_str())),
+                        )
+                        .set(&row)
+                        .execute(conn)?;
+                        if again == 0 {
+                            return Ok(Claimed::Taken);
+                        }
+                    }
                     Ok(Claimed::Yes(Box::new(current)))
                 }))
             })
@@ -242,6 +269,7 @@ impl KycSubmissionRepository for Store {
             Claimed::Yes(row) => ClaimOutcome::Claimed(Box::new(row.into_domain()?)),
             Claimed::NotFound => ClaimOutcome::NotFound,
             Claimed::InProgress => ClaimOutcome::InProgress,
+            Claimed::Taken => return Err(RepositoryError::Duplicate),
         })
     }
 
@@ -257,6 +285,7 @@ impl KycSubmissionRepository for Store {
             .customer
             .as_ref()
             .map(|c| (c.expected_version, CustomerRow::from_domain(&c.customer)));
+        let complete = finish.idempotency.as_ref().map(complete_key);
         let written = self
             .run(move |conn| {
                 per_backend!(conn => conn.write_transaction(|conn| {
@@ -292,6 +321,11 @@ impl KycSubmissionRepository for Store {
                             kyc_submissions::finished_at.eq(finished_at),
                         ))
                         .execute(conn)?;
+                    if let Some(complete) = complete {
+                        if complete.execute(conn)? != 1 {
+                            return Err(key_no_longer_held());
+                        }
+                    }
                     Ok(true)
                 }))
             })
@@ -301,6 +335,29 @@ impl KycSubmissionRepository for Store {
         } else {
             Err(RepositoryError::Conflict)
         }
+    }
+
+    #[tracing::instrument(name = "store.find_kyc_submission", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]
+    async fn find_submission(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        id: SubmissionId,
+    ) -> Result<Option<KycSubmissionRecord>, RepositoryError> {
+        let (account, customer, id) = (Id(account_id.0), Id(customer_id.0), Id(id.0));
+        let row: Option<SubmissionRow> = self
+            .run(move |conn| {
+                let query = kyc_submissions::table
+                    .filter(kyc_submissions::id.eq(id))
+                    .filter(kyc_submissions::customer_id.eq(customer))
+                    .filter(kyc_submissions::account_id.eq(account));
+                per_backend!(conn => query
+                    .select(SubmissionRow::as_select())
+                    .first(conn)
+                    .optional())
+            })
+            .await?;
+        row.map(SubmissionRow::into_domain).transpose()
     }
 
     #[tracing::instrument(name = "store.list_kyc_submissions", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]

@@ -20,7 +20,7 @@ fn now() -> chrono::DateTime<Utc> {
         .unwrap()
 }
 
-async fn customer(store: &Store, status: KycStatus) -> Customer {
+pub(crate) async fn customer(store: &Store, status: KycStatus) -> Customer {
     let mut customer = sample_customer(store.account().await, "ada@example.com");
     customer.kyc_state.kyc_status = status;
     store
@@ -31,7 +31,7 @@ async fn customer(store: &Store, status: KycStatus) -> Customer {
     customer
 }
 
-fn claim(customer: &Customer) -> SubmissionClaim {
+pub(crate) fn claim(customer: &Customer) -> SubmissionClaim {
     let submitted_at = now();
     SubmissionClaim {
         id: SubmissionId::new_random(),
@@ -45,7 +45,7 @@ fn claim(customer: &Customer) -> SubmissionClaim {
     }
 }
 
-fn accepted(claim: &SubmissionClaim, customer: &Customer) -> SubmissionFinish {
+pub(crate) fn accepted(claim: &SubmissionClaim, customer: &Customer) -> SubmissionFinish {
     let mut changed = customer.clone();
     changed.kyc.provider_customer_id = Some("cust_new".into());
     changed.kyc_state = KycState {
@@ -67,10 +67,11 @@ fn accepted(claim: &SubmissionClaim, customer: &Customer) -> SubmissionFinish {
             expected_version: customer.version,
             customer: changed,
         }),
+        idempotency: None,
     }
 }
 
-async fn claimed(store: &Store, claim: &SubmissionClaim) -> Customer {
+pub(crate) async fn claimed(store: &Store, claim: &SubmissionClaim) -> Customer {
     match store.submissions.claim_submission(claim).await.unwrap() {
         ClaimOutcome::Claimed(customer) => *customer,
         other => panic!("expected a claim, got {other:?}"),
@@ -156,6 +157,7 @@ pub async fn after_a_refusal_or_a_failure_a_new_claim_is_allowed(store: Store) {
                 refused_fields: vec!["identifying_information[0].number".into()],
                 finished_at: now(),
                 customer: None,
+                idempotency: None,
             })
             .await
             .unwrap();

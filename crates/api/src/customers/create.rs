@@ -15,7 +15,9 @@ use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::examples::seed_request_example;
 use crate::extract::Json;
-use crate::idempotency::{self, IdempotencyKeyHeader, KeyedRequest, Operation};
+use crate::idempotency::{
+    self, IdempotencyKeyHeader, IdempotencyKeyParam, KeyedRequest, Operation,
+};
 use crate::wire::{self, Field, FromJson};
 
 // Parsing, the OpenAPI schema and the list of known fields all come from this one
@@ -162,11 +164,7 @@ pub fn created(customer: &Customer) -> StoredResponse {
     path = "/customer",
     tag = "customers",
     operation_id = "create_customer",
-    params(
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "Makes the request safe to retry: 1–255 printable ASCII characters, bare or as a quoted string (`\"abc\"` is the key `abc`). A retry with the same key and the same body (whitespace and key order aside) within `IDEMPOTENCY_TTL_SECONDS` (default 24 hours) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`; nothing is created twice. Required when the server runs with `IDEMPOTENCY_KEY_REQUIRED=true`.",
-            min_length = 1, max_length = 257, pattern = "^[ -~]+$", example = "8e03978e-40d5-43e8-bc93-6894a57f9324"),
-    ),
+    params(IdempotencyKeyParam),
     request_body(content = CreateCustomerBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(

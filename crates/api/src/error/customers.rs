@@ -22,7 +22,7 @@ impl ApiError {
         Self::new(
             StatusCode::GONE,
             "customer_deleted",
-            "The customer this request created has been deleted",
+            "The customer this request created or changed has been deleted",
         )
     }
 

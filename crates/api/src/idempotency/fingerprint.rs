@@ -10,9 +10,12 @@ use ports::Fingerprint;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-/// The fingerprint of a parsed body.
+/// The fingerprint of a parsed body. The canonical form is hashed as it is written, never
+/// held whole: a body of tens of megabytes costs no second copy of itself.
 pub fn fingerprint(body: &Value) -> Fingerprint {
-    Fingerprint::from_sha256(Sha256::digest(canonical_json(body)).into())
+    let mut hasher = Sha256::new();
+    write(body, &mut hasher);
+    Fingerprint::from_sha256(hasher.finalize().into())
 }
 
 /// `value` as compact JSON with object keys in byte order. Not RFC 8785 (which orders by
@@ -23,31 +26,48 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
     out
 }
 
-fn write(value: &Value, out: &mut Vec<u8>) {
+/// Where the canonical form goes: a buffer, or straight into the hash.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+fn write(value: &Value, out: &mut impl Sink) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
+            out.put(b"{");
             for (i, (key, value)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.put(b",");
                 }
                 write_scalar(&Value::String(key.clone()), out);
-                out.push(b':');
+                out.put(b":");
                 write(value, out);
             }
-            out.push(b'}');
+            out.put(b"}");
         }
         Value::Array(items) => {
-            out.push(b'[');
+            out.put(b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.put(b",");
                 }
                 write(item, out);
             }
-            out.push(b']');
+            out.put(b"]");
         }
         scalar => write_scalar(scalar, out),
     }
@@ -55,8 +75,8 @@ fn write(value: &Value, out: &mut Vec<u8>) {
 
 /// A string, number, boolean or null, as `serde_json` writes it (its `Display` is the
 /// compact JSON form).
-fn write_scalar(scalar: &Value, out: &mut Vec<u8>) {
-    out.extend_from_slice(scalar.to_string().as_bytes());
+fn write_scalar(scalar: &Value, out: &mut impl Sink) {
+    out.put(scalar.to_string().as_bytes());
 }
 
 #[cfg(test)]
@@ -104,6 +124,18 @@ mod tests {
             String::from_utf8(canonical_json(&json!({"é\n": "\u{1}"}))).unwrap(),
             "{\"é\\n\":\"\\u0001\"}"
         );
+    }
+
+    #[test]
+    fn hashing_as_written_gives_the_hash_of_the_whole_canonical_form() {
+        let big = "A".repeat(100_000);
+        let body = json!({
+            "z": [1, 2.5, -3, true, null, {"b": "\u{1f600}\"", "a": []}],
+            "image": format!("data:image/png;base64,{big}"),
+            "nested": {"y": {}, "x": [[], [{}]]},
+        });
+        let whole: [u8; 32] = Sha256::digest(canonical_json(&body)).into();
+        assert_eq!(fingerprint(&body), Fingerprint::from_sha256(whole));
     }
 
     #[test]

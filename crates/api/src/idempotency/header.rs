@@ -17,6 +17,30 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// The response header that marks a replayed answer.
 pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 
+/// The header as the OpenAPI document shows it, declared once for every operation that
+/// honours it (`params(IdempotencyKeyParam)`). Never read: [`IdempotencyKeyHeader`] is.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyParam {
+    /// Makes the request safe to retry: 1–255 printable ASCII characters, bare or as a
+    /// quoted string (`"abc"` is the key `abc`). A retry with the same key and the same body
+    /// (whitespace and key order aside) within `IDEMPOTENCY_TTL_SECONDS` (default 24 hours)
+    /// gets the first answer again, byte for byte, with `Idempotent-Replayed: true`; nothing
+    /// is created twice. Required when the server runs with `IDEMPOTENCY_KEY_REQUIRED=true`.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 257,
+        pattern = "^[ -~]+$",
+        example = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+    )]
+    #[expect(
+        dead_code,
+        reason = "declares the documented header; the extractor reads it"
+    )]
+    idempotency_key: Option<String>,
+}
+
 /// The request's idempotency key, if it sent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);

@@ -10,14 +10,17 @@
 //! `409 customer_exists`) is stored here, and any other outcome releases the key.
 //!
 //! `respond` runs inside the handler, after the body was read (within any limit the route's
-//! middleware imposes) and validated: a request that fails validation never touches its
-//! key, so it can be corrected and sent again with the same key.
+//! middleware imposes: for `POST /customer/{id}/kyc`, whose bodies run to tens of
+//! megabytes, its wrapper takes one of the route's permits before any byte is read, so
+//! the body is read and fingerprinted under it) and validated: a request that fails
+//! validation never touches its key, so it can be corrected and sent again with the same
+//! key.
 
 mod fingerprint;
 mod header;
 
 pub use fingerprint::{canonical_json, fingerprint};
-pub use header::{IdempotencyKeyHeader, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
+pub use header::{IdempotencyKeyHeader, IdempotencyKeyParam, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -59,18 +62,20 @@ impl<T> Operation<T> {
     }
 }
 
-/// A request that may carry a key: who sent it, where, and what it says.
+/// A request that may carry a key: who sent it, where, what it says, and the customer it
+/// is about, if its path names one.
 pub struct KeyedRequest {
     key: Option<ports::IdempotencyKey>,
     account: AccountId,
     method: String,
     path: String,
     fingerprint: Option<Fingerprint>,
+    customer: Option<CustomerId>,
 }
 
 impl KeyedRequest {
     /// `req` from `account` with its parsed `body`; the fingerprint is taken only when
-    /// there is a key.
+    /// there is a key. Build it before the body is consumed by parsing.
     pub fn new(
         key: IdempotencyKeyHeader,
         req: &HttpRequest,
@@ -83,7 +88,15 @@ impl KeyedRequest {
             account,
             method: req.method().as_str().to_owned(),
             path: req.path().to_owned(),
+            customer: None,
         }
+    }
+
+    /// The request is about `customer` (its path names it): every outcome stored with its
+    /// key names the customer, so that erasing the customer erases them too.
+    pub fn about(mut self, customer: CustomerId) -> Self {
+        self.customer = Some(customer);
+        self
     }
 }
 
@@ -110,6 +123,7 @@ where
     Run: FnOnce(Option<Reservation<T>>) -> RunFut,
     RunFut: Future<Output = Result<T, ApiError>>,
 {
+    let about = request.customer;
     let (Some(key), Some(fingerprint)) = (request.key, request.fingerprint) else {
         let value = run(None).await?;
         return Ok(answer(&(operation.render)(&value), false));
@@ -135,8 +149,9 @@ where
                 // An earlier request created the row but its answer was not stored: the
                 // answer is rebuilt from the row, as that request would have given it.
                 let stored = operation.kept((operation.render)(&value));
+                let customer = (operation.customer_of)(&value).or(about);
                 finish(
-                    idempotency.complete(&held, stored.clone(), (operation.customer_of)(&value)),
+                    idempotency.complete(&held, stored.clone(), customer),
                     "store the rebuilt answer of",
                 )
                 .await;
@@ -154,18 +169,20 @@ where
     match run(Some(idempotency.reservation(held.clone(), render))).await {
         Ok(value) => Ok(answer(&(operation.render)(&value), false)),
         Err(error) => {
-            settle(idempotency, &held, operation, &error).await;
+            settle(idempotency, &held, operation, &error, about).await;
             Err(error)
         }
     }
 }
 
-/// Stores a failure the operation keeps, or releases the key.
+/// Stores a failure the operation keeps (naming the customer the request is about), or
+/// releases the key.
 async fn settle<T>(
     idempotency: &Idempotency,
     held: &HeldKey,
     operation: &Operation<T>,
     error: &ApiError,
+    about: Option<CustomerId>,
 ) {
     if (operation.stores_error)(error.status()) {
         let stored = operation.kept(StoredResponse {
@@ -175,7 +192,7 @@ async fn settle<T>(
             body: error.body_bytes(),
         });
         finish(
-            idempotency.complete(held, stored, None),
+            idempotency.complete(held, stored, about),
             "store the answer of",
         )
         .await;

@@ -10,7 +10,8 @@
 //! - [`data`]: the answers and the error mapping.
 //!
 //! `Idempotency-Key` on `POST /customer/{id}/kyc` is honoured by the service-wide
-//! idempotency glue, which wraps this route's handler like any other.
+//! idempotency glue (`crate::idempotency`), called by the handler after the gate's permit
+//! is taken and the body read, with the body's fingerprint taken before it is parsed.
 
 pub mod body;
 pub mod business;

@@ -2,17 +2,19 @@
 //! endpoints, and rotating an endpoint's signing secret. Another account's endpoint, an
 //! unknown id and a malformed id are all `404`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use domain::EndpointId;
-use ports::{CreatedEndpoint, ManageWebhookEndpoints};
+use ports::{EndpointError, Idempotency, ManageWebhookEndpoints};
 use serde_json::Value;
 
 use super::body::{CreateEndpointBody, UpdateEndpointBody};
 use super::data::{DeletedEndpoint, EndpointData, EndpointListResponse};
+use super::idempotent::CREATE_ENDPOINT;
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::idempotency::{self, IdempotencyKeyHeader, IdempotencyKeyParam, KeyedRequest};
 
 /// An endpoint id from the path; anything but a UUID names no endpoint.
 pub(super) fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
@@ -21,34 +23,30 @@ pub(super) fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
         .map_err(|_| ApiError::not_found())
 }
 
-/// The answer to a registration: `201` with the endpoint and its secret. A function of
-/// its own so that a wrapper (idempotent replays) can build or store it.
-pub fn created_response(created: CreatedEndpoint) -> HttpResponse {
-    HttpResponse::Created().json(Envelope::success(
-        201,
-        "Webhook endpoint created",
-        EndpointData::with_secret(created.endpoint, &created.secret),
-    ))
-}
-
 /// Registers a webhook endpoint for the authenticated account and answers with its signing
 /// secret — the only time it is shown (keep it; rotate it if it is lost). At most 10
-/// endpoints per account.
+/// endpoints per account. With an `Idempotency-Key`, a retry of the same request gets the
+/// first answer again with `"secret": null` (the secret is never stored in the clear) and
+/// registers nothing more.
 #[utoipa::path(
     post,
     path = "/webhook-endpoints",
     tag = "webhooks",
     operation_id = "create_webhook_endpoint",
+    params(IdempotencyKeyParam),
     request_body(content = CreateEndpointBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Endpoint registered; `data.secret` is shown only now", body = Envelope<EndpointData>),
-        (status = 400, description = "Invalid request: `details` names every bad field (a refused URL under `url`), or a key given twice", body = ErrorBody),
+        (status = 201, description = "Endpoint registered; `data.secret` is shown only now (a replay, with `Idempotent-Replayed: true`, is the first answer with `data.secret` null)", body = Envelope<EndpointData>,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same idempotency key"))),
+        (status = 400, description = "Invalid request: `details` names every bad field (a refused URL under `url`), a key given twice, or a malformed `Idempotency-Key` (`invalid_request`); or no `Idempotency-Key` where one is required (`idempotency_key_required`)", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 409, description = "`endpoint_limit_reached`: the account already has 10 endpoints", body = ErrorBody),
+        (status = 409, description = "`endpoint_limit_reached`: the account already has 10 endpoints (an idempotency key is released: retry with it once one is deleted); or a request with this idempotency key is still in progress (`idempotency_key_in_use`, with `Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "With `idempotency_key_in_use`: seconds to wait"))),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
+        (status = 422, description = "This idempotency key was used for a request with a different body (`idempotency_key_reused`)", body = ErrorBody),
         (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
         (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody,
@@ -58,14 +56,49 @@ pub fn created_response(created: CreatedEndpoint) -> HttpResponse {
 #[tracing::instrument(name = "http.create_webhook_endpoint", skip_all, fields(account_id = %account.0))]
 pub async fn create_webhook_endpoint(
     account: AuthenticatedAccount,
+    key: IdempotencyKeyHeader,
     body: Json<Value>,
+    req: HttpRequest,
     use_case: web::Data<dyn ManageWebhookEndpoints>,
+    idempotency: web::Data<Idempotency>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = CreateEndpointBody::from_json(body.into_inner())
+    let account = account.0;
+    let body = body.into_inner();
+    let request = KeyedRequest::new(key, &req, account, &body);
+    let input = CreateEndpointBody::from_json(body)
         .and_then(|body| body.try_into_domain(use_case.url_rules()))
         .map_err(|e| ApiError::validation(&e))?;
-    let created = use_case.create_endpoint(account.0, input).await?;
-    Ok(created_response(created))
+    let use_case = &use_case;
+    idempotency::respond(
+        &idempotency,
+        request,
+        &CREATE_ENDPOINT,
+        |reserved| async move {
+            // The endpoint and its key's outcome are written in one transaction, so an
+            // endpoint under the reserved id cannot exist while the key is unfinished; and
+            // its answer could not be rebuilt (its secret is shown once). Should one exist,
+            // that is reported rather than a second endpoint registered.
+            match use_case.get_endpoint(account, EndpointId(reserved)).await {
+                Err(EndpointError::NotFound) => Ok(None),
+                Ok(_) => {
+                    tracing::error!(endpoint_id = %reserved, "an endpoint exists under an unfinished idempotency key's reserved id");
+                    Err(ApiError::internal())
+                }
+                Err(e) => Err(e.into()),
+            }
+        },
+        |reservation| async move {
+            Ok(match reservation {
+                None => use_case.create_endpoint(account, input).await?,
+                Some(reservation) => {
+                    use_case
+                        .create_endpoint_reserved(account, input, reservation)
+                        .await?
+                }
+            })
+        },
+    )
+    .await
 }
 
 /// The account's webhook endpoints, oldest first, without their secrets.

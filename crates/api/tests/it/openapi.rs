@@ -325,32 +325,70 @@ async fn the_reference_page_and_its_assets_are_served_without_any_external_fetch
 }
 
 #[test]
-fn the_create_operation_documents_its_idempotency_key_and_what_it_answers() {
+fn every_creating_operation_documents_its_idempotency_key_and_what_it_answers() {
     let doc = document();
-    let create = &doc["paths"]["/customer"]["post"];
-    let parameters = create["parameters"].as_array().unwrap();
-    let key = parameters
-        .iter()
-        .find(|p| p["name"] == "Idempotency-Key")
-        .unwrap_or_else(|| panic!("no Idempotency-Key in {parameters:?}"));
-    assert_eq!(key["in"], "header");
-    assert_eq!(key["required"], false);
-    assert_eq!(key["schema"]["maxLength"], 257, "255 characters, quoted");
-    let responses = &create["responses"];
-    for (status, codes) in [
-        ("409", ["customer_exists", "idempotency_key_in_use"]),
-        ("422", ["kyc_rejected", "idempotency_key_reused"]),
-        ("400", ["invalid_request", "idempotency_key_required"]),
+    for (path, created, conflicts, unprocessable) in [
+        (
+            "/customer",
+            "201",
+            &["customer_exists", "idempotency_key_in_use"][..],
+            &["kyc_rejected", "idempotency_key_reused"][..],
+        ),
+        (
+            "/customer/{id}/kyc",
+            "202",
+            &["kyc_in_progress", "idempotency_key_in_use"][..],
+            &["kyc_rejected", "idempotency_key_reused"][..],
+        ),
+        (
+            "/webhook-endpoints",
+            "201",
+            &["endpoint_limit_reached", "idempotency_key_in_use"][..],
+            &["idempotency_key_reused"][..],
+        ),
     ] {
-        let description = responses[status]["description"].as_str().unwrap();
-        for code in codes {
-            assert!(description.contains(code), "{status}: {description}");
+        let operation = &doc["paths"][path]["post"];
+        let parameters = operation["parameters"].as_array().unwrap();
+        let key = parameters
+            .iter()
+            .find(|p| p["name"] == "Idempotency-Key")
+            .unwrap_or_else(|| panic!("{path}: no Idempotency-Key in {parameters:?}"));
+        assert_eq!(key["in"], "header", "{path}");
+        assert_eq!(key["required"], false, "{path}");
+        assert_eq!(
+            key["schema"]["maxLength"], 257,
+            "{path}: 255 characters, quoted"
+        );
+        assert_eq!(key["schema"]["minLength"], 1, "{path}");
+        assert!(
+            key["description"]
+                .as_str()
+                .unwrap()
+                .contains("IDEMPOTENCY_KEY_REQUIRED"),
+            "{path}"
+        );
+        let responses = &operation["responses"];
+        for (status, codes) in [
+            ("409", conflicts),
+            ("422", unprocessable),
+            ("400", &["invalid_request", "idempotency_key_required"][..]),
+        ] {
+            let description = responses[status]["description"].as_str().unwrap();
+            for code in codes {
+                assert!(description.contains(code), "{path} {status}: {description}");
+            }
         }
+        assert!(
+            responses[created]["headers"]
+                .get("Idempotent-Replayed")
+                .is_some(),
+            "{path}"
+        );
+        assert!(
+            responses["409"]["headers"].get("Retry-After").is_some(),
+            "{path}"
+        );
     }
-    assert!(responses["201"]["headers"]
-        .get("Idempotent-Replayed")
-        .is_some());
-    assert!(responses["409"]["headers"].get("Retry-After").is_some());
 }
 
 /// The documented properties and required fields of a submission schema against what the

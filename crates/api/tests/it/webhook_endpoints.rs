@@ -10,8 +10,9 @@ use domain::{
     WebhookEventType, WebhookUrl,
 };
 use ports::{
-    CreatedEndpoint, EndpointError, ManageDeliveries, ManageWebhookEndpoints, MockAccountStatus,
-    MockManageDeliveries, MockManageWebhookEndpoints,
+    CreatedEndpoint, EndpointError, Idempotency, IdempotencyPolicy, ManageDeliveries,
+    ManageWebhookEndpoints, MockAccountStatus, MockIdempotencyStore, MockManageDeliveries,
+    MockManageWebhookEndpoints,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -56,6 +57,35 @@ pub async fn call(
     deliveries: MockManageDeliveries,
     request: test::TestRequest,
 ) -> Reply {
+    // The key store expects nothing: a request without a key never reaches it.
+    call_keyed(
+        endpoints,
+        deliveries,
+        keys(MockIdempotencyStore::new(), false),
+        request,
+    )
+    .await
+}
+
+/// The idempotency use case over `store`; `required`: `IDEMPOTENCY_KEY_REQUIRED`.
+pub fn keys(store: MockIdempotencyStore, required: bool) -> Idempotency {
+    Idempotency::new(
+        Arc::new(store),
+        IdempotencyPolicy {
+            ttl: std::time::Duration::from_secs(3600),
+            lease: std::time::Duration::from_secs(60),
+            key_required: required,
+        },
+    )
+}
+
+/// As [`call`], with the idempotency use case `idempotency`.
+pub async fn call_keyed(
+    endpoints: MockManageWebhookEndpoints,
+    deliveries: MockManageDeliveries,
+    idempotency: Idempotency,
+    request: test::TestRequest,
+) -> Reply {
     let endpoints: Arc<dyn ManageWebhookEndpoints> = Arc::new(endpoints);
     let deliveries: Arc<dyn ManageDeliveries> = Arc::new(deliveries);
     let mut status = MockAccountStatus::new();
@@ -68,6 +98,7 @@ pub async fn call(
             .app_data(web::Data::from(status))
             .app_data(web::Data::from(endpoints))
             .app_data(web::Data::from(deliveries))
+            .app_data(web::Data::new(idempotency))
             .configure(api::configure)
             .default_service(web::to(api::not_found)),
     )

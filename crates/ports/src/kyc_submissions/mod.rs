@@ -16,10 +16,10 @@ mod tests;
 use async_trait::async_trait;
 use domain::{
     AccountId, Customer, CustomerId, CustomerType, KycSubmission, KycSubmissionRecord,
-    SignedAgreementId,
+    SignedAgreementId, SubmissionId,
 };
 
-use crate::{KycProviderError, RepositoryError};
+use crate::{KycProviderError, RepositoryError, Reservation};
 
 pub use provider::{KycSubmissionRequest, KycSubmitError, SubmissionAccepted, TosLinkRequest};
 pub use repository::{
@@ -145,6 +145,28 @@ pub trait SubmitKyc: Send + Sync + 'static {
         customer_id: CustomerId,
         submission: KycSubmission,
     ) -> Result<Customer, SubmitKycError>;
+
+    /// As [`Self::submit_kyc`], for a request under an idempotency key: the submission gets
+    /// the key's reserved id (an earlier attempt of the request that failed is recorded
+    /// again rather than twice), and the key's outcome, rendered from the changed customer,
+    /// is written in the transaction that records the provider's acceptance.
+    async fn submit_kyc_reserved(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        submission: KycSubmission,
+        reservation: Reservation<Customer>,
+    ) -> Result<Customer, SubmitKycError>;
+
+    /// The account's customer as it is now, when its submission `id` was accepted: what an
+    /// earlier attempt of a keyed request left when its answer was not stored. `None` when
+    /// there is no such submission, or it was not accepted (the request runs again).
+    async fn accepted_submission(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        id: SubmissionId,
+    ) -> Result<Option<Customer>, SubmitKycError>;
 
     /// The customer's submissions, masked, newest first (at most
     /// [`MAX_LISTED_SUBMISSIONS`]).

@@ -1,6 +1,7 @@
 //! The store port for KYC submissions: a submission is claimed (so that two cannot be in
 //! flight for one customer), then finished with its outcome and, when the provider took
-//! it, the customer's new KYC state, in one transaction.
+//! it, the customer's new KYC state — and, under an idempotency key, the key's outcome —
+//! in one transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,12 +10,14 @@ use domain::{
     SignedAgreementId, SubmissionId, SubmissionOutcome, SubmissionSummary,
 };
 
-use crate::RepositoryError;
+use crate::{IdempotencyCompletion, RepositoryError};
 
 /// A submission about to be sent to the provider, and when it may not be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubmissionClaim {
-    /// Our id for it.
+    /// Our id for it: a new one, or, for a request under an idempotency key, the key's
+    /// reserved id — which an earlier attempt of the same request may have recorded
+    /// already (it failed, or its sender stopped): that record is the one claimed again.
     pub id: SubmissionId,
     /// The account sending it.
     pub account_id: AccountId,
@@ -71,6 +74,9 @@ pub struct SubmissionFinish {
     pub finished_at: DateTime<Utc>,
     /// The customer's change, when the provider took the submission.
     pub customer: Option<CustomerKycChange>,
+    /// The outcome of the request's idempotency key, written with the rest: the accepted
+    /// submission's answer.
+    pub idempotency: Option<IdempotencyCompletion>,
 }
 
 /// Where submissions and terms-of-service acceptances are kept. Scoped like the customer
@@ -81,17 +87,28 @@ pub trait KycSubmissionRepository: Send + Sync + 'static {
     /// In one transaction that holds the customer against concurrent claims: marks pending
     /// submissions older than `abandon_before` abandoned, then records the claim as pending
     /// unless the customer is missing, has a blocking status, or has another pending
-    /// submission.
+    /// submission. A submission of the customer with the claim's id that was not accepted
+    /// (an earlier attempt of the same keyed request) is recorded as pending again, and
+    /// does not count as another; one that was accepted is [`RepositoryError::Duplicate`].
     async fn claim_submission(
         &self,
         claim: &SubmissionClaim,
     ) -> Result<ClaimOutcome, RepositoryError>;
 
     /// In one transaction: records the outcome and, when given, writes the customer's
-    /// change (the one place a submission changes a customer). Fails with
-    /// [`RepositoryError::Conflict`] when the customer's version moved; then nothing is
-    /// written.
+    /// change (the one place a submission changes a customer) and the idempotency key's
+    /// outcome. Fails with [`RepositoryError::Conflict`] when the customer's version moved,
+    /// or with an error when the key is no longer held (its lease ran out and another
+    /// request took it over); then nothing is written.
     async fn finish_submission(&self, finish: &SubmissionFinish) -> Result<(), RepositoryError>;
+
+    /// The account's customer's submission with this id, if any.
+    async fn find_submission(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        id: SubmissionId,
+    ) -> Result<Option<KycSubmissionRecord>, RepositoryError>;
 
     /// The customer's submissions, newest first, at most `limit`; `None` when the account
     /// has no such customer.

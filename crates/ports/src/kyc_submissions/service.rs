@@ -15,7 +15,7 @@ use super::{
     KycSubmissionRequest, KycSubmitError, SubmissionAccepted, SubmissionClaim, SubmissionFinish,
     SubmitKyc, SubmitKycError, TermsOfService, TosLinkRequest, MAX_LISTED_SUBMISSIONS,
 };
-use crate::{CustomerRepository, KycProvider, RepositoryError};
+use crate::{CustomerRepository, KycProvider, RepositoryError, Reservation};
 
 /// The customer statuses during which a new submission is refused: the provider is
 /// reviewing the last one. After a rejection (or anything else) a new one is allowed.
@@ -75,23 +75,30 @@ impl KycSubmissionService {
             refused_fields: refused,
             finished_at: now(),
             customer: None,
+            idempotency: None,
         };
         if let Err(e) = self.submissions.finish_submission(&finish).await {
             tracing::error!(error = %e, outcome = outcome.as_str(), "could not record the submission's outcome");
         }
     }
 
-    /// Records the provider's acceptance and the customer's new state, recomputing the
-    /// change when someone else changed the customer meanwhile.
+    /// Records the provider's acceptance and the customer's new state — with the key's
+    /// outcome, under a reservation — recomputing the change when someone else changed the
+    /// customer meanwhile.
     async fn record_acceptance(
         &self,
         claim: &SubmissionClaim,
         mut customer: Customer,
         accepted: SubmissionAccepted,
+        reservation: Option<&Reservation<Customer>>,
     ) -> Result<Customer, SubmitKycError> {
         let finished_at = now();
         for _ in 0..CHANGE_ATTEMPTS {
             let changed = apply(&customer, &accepted, claim.submitted_at, finished_at);
+            // The key's answer shows this very change: a replay shows what the first
+            // answer showed.
+            let idempotency =
+                reservation.map(|r| r.completion(&changed, Some(claim.customer_id), finished_at));
             let finish = SubmissionFinish {
                 id: claim.id,
                 outcome: SubmissionOutcome::Accepted,
@@ -103,6 +110,7 @@ impl KycSubmissionService {
                     expected_version: customer.version,
                     customer: changed.clone(),
                 }),
+                idempotency,
             };
             match self.submissions.finish_submission(&finish).await {
                 Ok(()) => return Ok(changed),
@@ -151,12 +159,75 @@ pub(super) fn apply(
 
 #[async_trait]
 impl SubmitKyc for KycSubmissionService {
-    #[tracing::instrument(name = "submit_kyc", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
     async fn submit_kyc(
         &self,
         account_id: AccountId,
         customer_id: CustomerId,
         submission: KycSubmission,
+    ) -> Result<Customer, SubmitKycError> {
+        let id = SubmissionId::new_random();
+        self.submit(account_id, customer_id, submission, id, None)
+            .await
+    }
+
+    async fn submit_kyc_reserved(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        submission: KycSubmission,
+        reservation: Reservation<Customer>,
+    ) -> Result<Customer, SubmitKycError> {
+        let id = SubmissionId(reservation.reserved_id());
+        self.submit(account_id, customer_id, submission, id, Some(reservation))
+            .await
+    }
+
+    #[tracing::instrument(name = "accepted_kyc_submission", skip_all, fields(account_id = %account_id, customer_id = %customer_id, submission_id = %id.0))]
+    async fn accepted_submission(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        id: SubmissionId,
+    ) -> Result<Option<Customer>, SubmitKycError> {
+        let Some(record) = self
+            .submissions
+            .find_submission(account_id, customer_id, id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if record.outcome != SubmissionOutcome::Accepted {
+            return Ok(None);
+        }
+        // The customer as it is now: the change the submission made, and whatever came
+        // after it (as the create path rebuilds a customer's answer).
+        Ok(self.customers.find(account_id, customer_id).await?)
+    }
+
+    #[tracing::instrument(name = "list_kyc_submissions", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
+    async fn list_submissions(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+    ) -> Result<Vec<KycSubmissionRecord>, CustomerKycError> {
+        self.submissions
+            .list_submissions(account_id, customer_id, MAX_LISTED_SUBMISSIONS)
+            .await?
+            .ok_or(CustomerKycError::NotFound)
+    }
+}
+
+impl KycSubmissionService {
+    /// Submits under the submission id `id`; with a reservation, the key's outcome is
+    /// written with the acceptance. A failure is the caller's to store or release.
+    #[tracing::instrument(name = "submit_kyc", skip_all, fields(account_id = %account_id, customer_id = %customer_id, submission_id = %id.0))]
+    async fn submit(
+        &self,
+        account_id: AccountId,
+        customer_id: CustomerId,
+        submission: KycSubmission,
+        id: SubmissionId,
+        reservation: Option<Reservation<Customer>>,
     ) -> Result<Customer, SubmitKycError> {
         let customer = self
             .customers
@@ -187,7 +258,7 @@ impl SubmitKyc for KycSubmissionService {
         let abandon_after = TimeDelta::from_std(self.policy.abandon_after)
             .map_err(|e| SubmitKycError::Unexpected(e.into()))?;
         let claim = SubmissionClaim {
-            id: SubmissionId::new_random(),
+            id,
             account_id,
             customer_id,
             customer_type: customer.customer_type,
@@ -220,7 +291,9 @@ impl SubmitKyc for KycSubmissionService {
         // No database connection is held while the provider is called.
         match self.kyc.submit_kyc(&request).await {
             Ok(accepted) => {
-                let customer = self.record_acceptance(&claim, customer, accepted).await?;
+                let customer = self
+                    .record_acceptance(&claim, customer, accepted, reservation.as_ref())
+                    .await?;
                 tracing::info!(
                     kyc_status = customer.kyc_state.kyc_status.as_str(),
                     "KYC submission accepted"
@@ -250,18 +323,6 @@ impl SubmitKyc for KycSubmissionService {
                 Err(SubmitKycError::KycUnavailable(cause))
             }
         }
-    }
-
-    #[tracing::instrument(name = "list_kyc_submissions", skip_all, fields(account_id = %account_id, customer_id = %customer_id))]
-    async fn list_submissions(
-        &self,
-        account_id: AccountId,
-        customer_id: CustomerId,
-    ) -> Result<Vec<KycSubmissionRecord>, CustomerKycError> {
-        self.submissions
-            .list_submissions(account_id, customer_id, MAX_LISTED_SUBMISSIONS)
-            .await?
-            .ok_or(CustomerKycError::NotFound)
     }
 }
 

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use super::{
     EndpointChange, InsertEndpointError, SecretBox, WebhookEndpointRepository, WebhookSender,
 };
-use crate::RepositoryError;
+use crate::{RepositoryError, Reservation};
 
 /// The deployment's webhook rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,17 @@ pub trait ManageWebhookEndpoints: Send + Sync + 'static {
         input: NewEndpoint,
     ) -> Result<CreatedEndpoint, EndpointError>;
 
+    /// As [`Self::create_endpoint`], for a request under an idempotency key: the endpoint
+    /// gets the key's reserved id, and the key's outcome — rendered from the new endpoint by
+    /// the reservation, which keeps no secret — is written in the transaction that stores
+    /// the endpoint.
+    async fn create_endpoint_reserved(
+        &self,
+        account_id: AccountId,
+        input: NewEndpoint,
+        reservation: Reservation<CreatedEndpoint>,
+    ) -> Result<CreatedEndpoint, EndpointError>;
+
     /// The account's endpoints, oldest first.
     async fn list_endpoints(
         &self,
@@ -202,21 +213,18 @@ pub(super) fn now() -> Result<DateTime<Utc>, anyhow::Error> {
     Ok(Utc::now().duration_trunc(TimeDelta::milliseconds(1))?)
 }
 
-#[async_trait]
-impl ManageWebhookEndpoints for WebhookEndpointService {
-    fn url_rules(&self) -> UrlRules {
-        self.settings.url_rules
-    }
-
-    #[tracing::instrument(name = "create_webhook_endpoint", skip_all, fields(account_id = %account_id, endpoint_id))]
-    async fn create_endpoint(
+impl WebhookEndpointService {
+    /// Registers an endpoint under the id `id`; with a reservation, the key's outcome is
+    /// written with it.
+    #[tracing::instrument(name = "create_webhook_endpoint", skip_all, fields(account_id = %account_id, endpoint_id = %id))]
+    async fn create(
         &self,
         account_id: AccountId,
         input: NewEndpoint,
+        id: EndpointId,
+        reservation: Option<Reservation<CreatedEndpoint>>,
     ) -> Result<CreatedEndpoint, EndpointError> {
         self.check_destination(&input.url).await?;
-        let id = EndpointId::new_random();
-        tracing::Span::current().record("endpoint_id", tracing::field::display(id));
         let (secret, sealed) = self.new_secret(id)?;
         let endpoint = WebhookEndpoint {
             id,
@@ -229,9 +237,14 @@ impl ManageWebhookEndpoints for WebhookEndpointService {
             updated_at: None,
         };
         let limit = self.settings.max_endpoints_per_account;
+        let created = CreatedEndpoint { endpoint, secret };
+        // The key's outcome is the answer rendered from this very endpoint (its secret
+        // withheld by the reservation's renderer), written with it.
+        let idempotency =
+            reservation.map(|r| r.completion(&created, None, created.endpoint.created_at));
         match self
             .endpoints
-            .insert_endpoint(&endpoint, &sealed, limit)
+            .insert_endpoint(&created.endpoint, &sealed, limit, idempotency)
             .await
         {
             Ok(()) => {}
@@ -241,7 +254,33 @@ impl ManageWebhookEndpoints for WebhookEndpointService {
             Err(InsertEndpointError::Store(e)) => return Err(e.into()),
         }
         tracing::info!("webhook endpoint registered");
-        Ok(CreatedEndpoint { endpoint, secret })
+        Ok(created)
+    }
+}
+
+#[async_trait]
+impl ManageWebhookEndpoints for WebhookEndpointService {
+    fn url_rules(&self) -> UrlRules {
+        self.settings.url_rules
+    }
+
+    async fn create_endpoint(
+        &self,
+        account_id: AccountId,
+        input: NewEndpoint,
+    ) -> Result<CreatedEndpoint, EndpointError> {
+        self.create(account_id, input, EndpointId::new_random(), None)
+            .await
+    }
+
+    async fn create_endpoint_reserved(
+        &self,
+        account_id: AccountId,
+        input: NewEndpoint,
+        reservation: Reservation<CreatedEndpoint>,
+    ) -> Result<CreatedEndpoint, EndpointError> {
+        let id = EndpointId(reservation.reserved_id());
+        self.create(account_id, input, id, Some(reservation)).await
     }
 
     #[tracing::instrument(name = "list_webhook_endpoints", skip_all, fields(account_id = %account_id))]

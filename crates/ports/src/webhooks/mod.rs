@@ -28,7 +28,7 @@ use domain::{
     WebhookEndpoint, WebhookEventType, WebhookUrl,
 };
 
-use crate::{JobId, RepositoryError};
+use crate::{IdempotencyCompletion, JobId, RepositoryError};
 
 /// A signing secret as the store keeps it: sealed by the [`SecretBox`], opaque to
 /// everything else. Its `Debug` shows nothing of it.
@@ -195,12 +195,15 @@ pub enum RetryOutcome {
 pub trait WebhookEndpointRepository: Send + Sync + 'static {
     /// Stores a new endpoint with its sealed secret, unless the account already has
     /// `limit` endpoints ([`InsertEndpointError::LimitReached`]). The count and the insert
-    /// are one step for the store, so concurrent registrations cannot pass the limit.
+    /// are one step for the store, so concurrent registrations cannot pass the limit. Under
+    /// an idempotency key, the key's outcome (`idempotency`) is written in the same
+    /// transaction; if the key is no longer held, nothing is.
     async fn insert_endpoint(
         &self,
         endpoint: &WebhookEndpoint,
         secret: &SealedSecret,
         limit: u32,
+        idempotency: Option<IdempotencyCompletion>,
     ) -> Result<(), InsertEndpointError>;
 
     /// The account's endpoint with this id.

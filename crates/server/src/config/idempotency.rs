@@ -16,13 +16,16 @@ pub struct IdempotencySettings {
 
     /// How long a request holds its idempotency key, in seconds; a retry during that time
     /// gets 409, after it (the request crashed) the retry takes the key over. Must exceed
-    /// the longest request: KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS plus retry pauses plus three
-    /// DB_POOL_TIMEOUT_MS waits, plus 5 seconds.
-    #[arg(long, env = "IDEMPOTENCY_LEASE_SECONDS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    /// the longest keyed request: a registration (KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS plus
+    /// retry pauses plus three DB_POOL_TIMEOUT_MS waits) or a KYC submission
+    /// (KYC_SUBMIT_TIMEOUT_MS × KYC_MAX_ATTEMPTS plus retry pauses plus ten
+    /// DB_POOL_TIMEOUT_MS waits), plus 5 seconds.
+    #[arg(long, env = "IDEMPOTENCY_LEASE_SECONDS", default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub idempotency_lease_seconds: u64,
 
-    /// Whether creating requests (`POST /customer`) must carry an Idempotency-Key (400
-    /// idempotency_key_required without one).
+    /// Whether creating requests (`POST /customer`, `POST /customer/{id}/kyc`, `POST
+    /// /webhook-endpoints`) must carry an Idempotency-Key (400 idempotency_key_required
+    /// without one).
     #[arg(long, env = "IDEMPOTENCY_KEY_REQUIRED", default_value_t = false, action = ArgAction::Set, global = true)]
     pub idempotency_key_required: bool,
 
@@ -43,7 +46,7 @@ impl IdempotencySettings {
         let longest = longest_request(kyc, database);
         anyhow::ensure!(
             lease > longest,
-            "IDEMPOTENCY_LEASE_SECONDS={} must exceed the longest a request can take ({} s here: KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS, the pauses between attempts, three DB_POOL_TIMEOUT_MS waits and 5 s), or a retry could take the key over from a request still running",
+            "IDEMPOTENCY_LEASE_SECONDS={} must exceed the longest a keyed request can take ({} s here: KYC_TIMEOUT_MS × KYC_MAX_ATTEMPTS for a registration, or KYC_SUBMIT_TIMEOUT_MS × KYC_MAX_ATTEMPTS for a KYC submission, with the pauses between attempts, the DB_POOL_TIMEOUT_MS waits of its database calls and 5 s), or a retry could take the key over from a request still running",
             self.idempotency_lease_seconds,
             longest.as_secs_f64().ceil()
         );
@@ -60,18 +63,29 @@ impl IdempotencySettings {
     }
 }
 
-/// The longest a creating request can take: every provider attempt timing out, the pauses
-/// between them, a pool wait for each of the three database calls, and a margin.
+/// The longest a keyed request can take: a registration or a KYC submission, whichever is
+/// longer.
 fn longest_request(kyc: &KycSettings, database: &DatabaseSettings) -> Duration {
     let bridge = kyc.bridge_settings();
+    let pool_wait = database.pool_settings().connection_timeout;
+    let margin = Duration::from_secs(5);
+    // Every provider attempt timing out, the pauses between them, a pool wait for each of
+    // the three database calls.
+    let registration = provider_calls(bridge.request_timeout, &bridge) + pool_wait * 3 + margin;
+    // The same with the submission's own timeout, and ten database calls: the look-up of
+    // an earlier attempt (two), the customer, its acceptance, the claim, and three tries
+    // at recording the outcome with two re-reads between them.
+    let submission = provider_calls(bridge.submit_timeout, &bridge) + pool_wait * 10 + margin;
+    registration.max(submission)
+}
+
+/// Every attempt of one provider call timing out after `timeout`, and the pauses between.
+fn provider_calls(timeout: Duration, bridge: &adapters::bridge::BridgeSettings) -> Duration {
     let attempts = bridge.max_attempts.max(1);
     let pauses: Duration = (1..attempts)
         .map(|retry| bridge.retry_backoff * 2u32.saturating_pow(retry - 1))
         .sum();
-    bridge.request_timeout * attempts
-        + pauses
-        + database.pool_settings().connection_timeout * 3
-        + Duration::from_secs(5)
+    timeout * attempts + pauses
 }
 
 #[cfg(test)]
@@ -81,11 +95,11 @@ mod tests {
     use crate::config::tests::config;
 
     #[test]
-    fn the_defaults_keep_answers_a_day_and_hold_keys_90_seconds() {
+    fn the_defaults_keep_answers_a_day_and_hold_keys_three_minutes() {
         let c = config(&[]);
         let policy = c.idempotency.policy(&c.kyc, &c.database).unwrap();
         assert_eq!(policy.ttl, Duration::from_secs(86_400));
-        assert_eq!(policy.lease, Duration::from_secs(90));
+        assert_eq!(policy.lease, Duration::from_secs(180));
         assert!(!policy.key_required);
         assert_eq!(c.idempotency.purge_interval(), Duration::from_secs(60));
     }
@@ -98,14 +112,31 @@ mod tests {
 
     #[test]
     fn a_lease_shorter_than_the_longest_request_is_refused_naming_it() {
-        // 2 × 10 s provider attempts, 0.2 s pause, 3 × 2 s pool waits, 5 s margin: 31.2 s.
-        let c = config(&["--idempotency-lease-seconds", "31"]);
+        // The submission is the longer: 2 × 60 s provider attempts, 0.2 s pause, 10 × 2 s
+        // pool waits, 5 s margin: 145.2 s.
+        let c = config(&["--idempotency-lease-seconds", "145"]);
         let err = c.idempotency.policy(&c.kyc, &c.database).unwrap_err();
         assert!(
-            err.to_string().contains("IDEMPOTENCY_LEASE_SECONDS=31"),
+            err.to_string().contains("IDEMPOTENCY_LEASE_SECONDS=145"),
             "{err}"
         );
-        let c = config(&["--idempotency-lease-seconds", "32"]);
+        let c = config(&["--idempotency-lease-seconds", "146"]);
+        assert!(c.idempotency.policy(&c.kyc, &c.database).is_ok());
+    }
+
+    #[test]
+    fn a_registration_longer_than_any_submission_sets_the_bound() {
+        // 2 × 80 s provider attempts, 0.2 s pause, 3 × 2 s pool waits, 5 s margin: 171.2 s;
+        // the submission, with a 1 s timeout, takes 27.2 s.
+        let args = [
+            "--kyc-timeout-ms",
+            "80000",
+            "--kyc-submit-timeout-ms",
+            "1000",
+        ];
+        let c = config(&[&args[..], &["--idempotency-lease-seconds", "171"]].concat());
+        assert!(c.idempotency.policy(&c.kyc, &c.database).is_err());
+        let c = config(&[&args[..], &["--idempotency-lease-seconds", "172"]].concat());
         assert!(c.idempotency.policy(&c.kyc, &c.database).is_ok());
     }
 

@@ -1,9 +1,12 @@
 //! The idempotency key store's contract, written once and run against both stores: a key's
 //! life (`life`: claim, replay, mismatch, release, lease, expiry, the fence on a taken-over
-//! key, the purge, race-safe claims) and a registration that finishes its key in its own
-//! transaction (`writes`).
+//! key, the purge, race-safe claims) and each creating write that finishes its key in its
+//! own transaction: a registration (`writes`), a KYC submission's acceptance
+//! (`submissions`), a webhook endpoint (`endpoints`).
 
+mod endpoints;
 mod life;
+mod submissions;
 mod writes;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -27,10 +30,15 @@ pub(super) fn secs(n: i64) -> TimeDelta {
 }
 
 pub(super) fn scope(account: AccountId, key: &str) -> IdempotencyScope {
+    scope_at(account, "/customer", key)
+}
+
+/// The key `key` of `account` on `POST path`.
+pub(super) fn scope_at(account: AccountId, path: &str, key: &str) -> IdempotencyScope {
     IdempotencyScope {
         account,
         method: "POST".into(),
-        path: "/customer".into(),
+        path: path.into(),
         key: IdempotencyKey::parse(key).unwrap(),
     }
 }

@@ -25,7 +25,7 @@ pub async fn an_endpoint_reads_back_as_registered_and_only_for_its_account(store
     endpoint.enabled = false;
     store
         .endpoints
-        .insert_endpoint(&endpoint, &sealed(&endpoint), 10)
+        .insert_endpoint(&endpoint, &sealed(&endpoint), 10, None)
         .await
         .unwrap();
     // Oldest first: a later millisecond, so the order does not fall to the ids.
@@ -76,7 +76,7 @@ pub async fn no_account_passes_the_endpoint_limit_even_registering_concurrently(
             tokio::spawn(async move {
                 let endpoint = endpoint_of(account, EventFilter::all());
                 endpoints
-                    .insert_endpoint(&endpoint, &sealed(&endpoint), 10)
+                    .insert_endpoint(&endpoint, &sealed(&endpoint), 10, None)
                     .await
             })
         })

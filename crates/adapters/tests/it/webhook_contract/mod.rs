@@ -47,7 +47,7 @@ pub async fn register(store: &Store, account: AccountId) -> WebhookEndpoint {
     let endpoint = endpoint_of(account, EventFilter::all());
     store
         .endpoints
-        .insert_endpoint(&endpoint, &sealed(&endpoint), 10)
+        .insert_endpoint(&endpoint, &sealed(&endpoint), 10, None)
         .await
         .unwrap();
     endpoint

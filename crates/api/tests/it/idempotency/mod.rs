@@ -1,5 +1,6 @@
 //! `POST /customer` with an `Idempotency-Key`: every branch of the glue between the header,
-//! the key store and the create use case, with mocks of each.
+//! the key store and the create use case, with mocks of each; the other creating `POST`s
+//! in `kyc` and `endpoints`.
 
 use std::sync::mpsc;
 
@@ -15,7 +16,9 @@ use ports::{
 };
 use uuid::Uuid;
 
+mod endpoints;
 mod header;
+mod kyc;
 
 use crate::support::{
     account, assert_error_shape, call, customer_from, post_customer, seed_body, Ports, Reply,

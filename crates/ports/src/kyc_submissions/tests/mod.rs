@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::*;
 use crate::{MockCustomerRepository, MockKycProvider};
 
+mod reserved;
 mod terms;
 
 fn account() -> AccountId {

@@ -10,6 +10,8 @@ use crate::JobId;
 use domain::{EventId, WebhookEventType};
 use uuid::Uuid;
 
+mod reserved;
+
 fn account() -> AccountId {
     AccountId(Uuid::from_u128(1))
 }
@@ -82,15 +84,16 @@ async fn registering_stores_an_enabled_endpoint_with_its_secret_sealed_for_it() 
     let mut repo = MockWebhookEndpointRepository::new();
     repo.expect_insert_endpoint()
         .times(2)
-        .withf(|endpoint, sealed, limit| {
+        .withf(|endpoint, sealed, limit, idempotency| {
             *limit == 10
+                && idempotency.is_none()
                 && endpoint.enabled
                 && endpoint.account_id == account()
                 && endpoint.url.as_str() == "https://hooks.example.com/in"
                 && endpoint.updated_at.is_none()
                 && sealed.0.starts_with(&format!("{}:whsec_", endpoint.id))
         })
-        .returning(|_, _, _| Ok(()));
+        .returning(|_, _, _, _| Ok(()));
     let service = service(repo, tagging_box(), open_sender());
 
     let first = service
@@ -133,7 +136,7 @@ async fn the_eleventh_endpoint_is_refused_with_the_limit() {
     let mut repo = MockWebhookEndpointRepository::new();
     repo.expect_insert_endpoint()
         .times(1)
-        .returning(|_, _, _| Err(InsertEndpointError::LimitReached));
+        .returning(|_, _, _, _| Err(InsertEndpointError::LimitReached));
     let err = service(repo, tagging_box(), open_sender())
         .create_endpoint(account(), new_endpoint())
         .await
@@ -147,11 +150,13 @@ async fn the_eleventh_endpoint_is_refused_with_the_limit() {
 #[tokio::test]
 async fn an_unreachable_store_is_reported_as_such() {
     let mut repo = MockWebhookEndpointRepository::new();
-    repo.expect_insert_endpoint().times(1).returning(|_, _, _| {
-        Err(InsertEndpointError::Store(RepositoryError::Unavailable(
-            anyhow::anyhow!("pool timed out"),
-        )))
-    });
+    repo.expect_insert_endpoint()
+        .times(1)
+        .returning(|_, _, _, _| {
+            Err(InsertEndpointError::Store(RepositoryError::Unavailable(
+                anyhow::anyhow!("pool timed out"),
+            )))
+        });
     let err = service(repo, tagging_box(), open_sender())
         .create_endpoint(account(), new_endpoint())
         .await
