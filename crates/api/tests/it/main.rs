@@ -29,3 +29,4 @@ mod sessions;
 mod support;
 mod webhook_deliveries;
 mod webhook_endpoints;
+mod webhook_support;

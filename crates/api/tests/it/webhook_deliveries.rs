@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::assert_error_shape;
-use crate::webhook_endpoints::{authorised, call, endpoint_id, endpoints, path};
+use crate::webhook_support::{authorised, call, endpoint_id, endpoints, path};
 
 fn delivery(status: DeliveryStatus) -> DeliveryRecord {
     let at = "2026-01-02T03:04:05.678Z".parse().unwrap();

@@ -20,7 +20,7 @@ pub struct IdempotencySettings {
     /// retry pauses plus three DB_POOL_TIMEOUT_MS waits) or a KYC submission
     /// (KYC_SUBMIT_TIMEOUT_MS × KYC_MAX_ATTEMPTS plus retry pauses plus ten
     /// DB_POOL_TIMEOUT_MS waits), plus 5 seconds.
-    #[arg(long, env = "IDEMPOTENCY_LEASE_SECONDS", default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    #[arg(long, env = "IDEMPOTENCY_LEASE_SECONDS", default_value_t = 360, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub idempotency_lease_seconds: u64,
 
     /// Whether creating requests (`POST /customer`, `POST /customer/{id}/kyc`, `POST
@@ -95,17 +95,19 @@ mod tests {
     use crate::config::tests::config;
 
     #[test]
-    fn the_defaults_keep_answers_a_day_and_hold_keys_three_minutes() {
+    fn the_defaults_keep_answers_a_day_and_hold_keys_six_minutes() {
         let c = config(&[]);
         let policy = c.idempotency.policy(&c.kyc, &c.database).unwrap();
         assert_eq!(policy.ttl, Duration::from_secs(86_400));
-        assert_eq!(policy.lease, Duration::from_secs(180));
+        assert_eq!(policy.lease, Duration::from_secs(360));
         assert!(!policy.key_required);
         assert_eq!(c.idempotency.purge_interval(), Duration::from_secs(60));
     }
 
     #[test]
     fn the_default_lease_outlasts_the_most_provider_attempts_allowed() {
+        // A submission of 5 × 60 s attempts, 3 s of pauses, 10 × 2 s pool waits and 5 s:
+        // 328 s.
         let c = config(&["--kyc-max-attempts", "5"]);
         assert!(c.idempotency.policy(&c.kyc, &c.database).is_ok());
     }

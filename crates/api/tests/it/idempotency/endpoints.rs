@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::support::{account, assert_error_shape, Reply};
-use crate::webhook_endpoints::{authorised, call_keyed, endpoints, keys};
+use crate::webhook_support::{authorised, call_keyed, endpoints, keys};
 
 const RESERVED: Uuid = Uuid::from_u128(0xe5e5);
 

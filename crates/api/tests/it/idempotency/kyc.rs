@@ -3,10 +3,12 @@
 //! the key, replays, takeovers, and keys required.
 
 use std::sync::mpsc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use api::idempotency::fingerprint;
 use api::kyc::handlers::submitted;
+use api::kyc::KycUploadLimits;
 use chrono::Utc;
 use domain::{Customer, CustomerId, KycStatus, SubmissionId};
 use ports::{Begun, MockIdempotencyStore, MockSubmitKyc, SubmitKycError};
@@ -106,6 +108,29 @@ async fn a_new_key_submits_under_the_reserved_id_and_the_use_case_stores_exactly
     assert_eq!(completion.response.body, reply.bytes);
     assert_eq!(completion.response, submitted(&reviewed()));
     assert_eq!(completion.customer_id, Some(customer_id()));
+}
+
+#[actix_web::test]
+async fn the_key_is_claimed_under_the_routes_permit_taken_before_the_body_was_read() {
+    let limits = KycUploadLimits::new(1024 * 1024, 1, Duration::from_secs(5));
+    let seen = limits.clone();
+    let (permits_tx, permits) = mpsc::channel();
+    let mut store = MockIdempotencyStore::new();
+    store.expect_begin().times(1).returning(move |_| {
+        permits_tx.send(seen.available()).unwrap();
+        Ok(Begun::Mismatch)
+    });
+    let reply = call(
+        Ports {
+            upload_limits: limits.clone(),
+            ..ports(store, MockSubmitKyc::new())
+        },
+        keyed(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(permits.recv().unwrap(), 0, "the only permit is held");
+    assert_eq!(limits.available(), 1, "and given back after the answer");
 }
 
 #[actix_web::test]

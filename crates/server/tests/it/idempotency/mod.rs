@@ -1,7 +1,9 @@
 //! `Idempotency-Key` end to end, on both stores: the real application over HTTP with a local
-//! stand-in for Bridge (`replay`, `recovery`), and the real binary with a slow one
-//! (`process`).
+//! stand-in for Bridge (`replay`, `recovery`; the other creating `POST`s in `kyc` and
+//! `endpoints`), and the real binary with a slow one (`process`).
 
+mod endpoints;
+mod kyc;
 mod process;
 mod recovery;
 mod replay;
@@ -76,6 +78,28 @@ impl Db {
         }
     }
 
+    /// Every answer stored with an idempotency key, as stored.
+    pub fn stored_bodies(&self) -> Vec<Vec<u8>> {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Body {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
+            response_body: Option<Vec<u8>>,
+        }
+        let query = diesel::sql_query("SELECT response_body FROM idempotency_keys");
+        let rows: Vec<Body> = match self {
+            Self::Postgres(db) => query
+                .load(&mut PgConnection::establish(db.url()).unwrap())
+                .unwrap(),
+            Self::Sqlite(file) => query
+                .load(&mut SqliteConnection::establish(file.path().to_str().unwrap()).unwrap())
+                .unwrap(),
+        };
+        rows.into_iter()
+            .filter_map(|row| row.response_body)
+            .collect()
+    }
+
     /// The application on this database with Bridge at `bridge`, plus `extra` settings.
     pub async fn start(&self, bridge: &MockServer, extra: &[&str]) -> TestApp {
         start_on_database_url(&self.url(), bridge, extra).await
@@ -109,8 +133,20 @@ impl Answer {
         key: Option<&str>,
         body: &str,
     ) -> Self {
+        Self::post_to(client, address, "/customer", token, key, body).await
+    }
+
+    /// The answer to `POST path` with `key` (if any) and `body`, sent as given.
+    pub async fn post_to(
+        client: &reqwest::Client,
+        address: &str,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: &str,
+    ) -> Self {
         let mut request = client
-            .post(format!("{address}/customer"))
+            .post(format!("{address}{path}"))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body.to_owned());
@@ -137,6 +173,18 @@ impl Answer {
 /// `POST /customer` to `app` with `key` and a JSON `body`.
 pub async fn post(app: &TestApp, token: &str, key: Option<&str>, body: &Value) -> Answer {
     Answer::post(&app.client, &app.address, token, key, &body.to_string()).await
+}
+
+/// `POST path` to `app` with `key` and a JSON `body`.
+pub async fn post_at(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> Answer {
+    let body = body.to_string();
+    Answer::post_to(&app.client, &app.address, path, token, key, &body).await
 }
 
 /// Generates one test per store for each case, as the adapters' contract suites do.
