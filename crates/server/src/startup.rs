@@ -322,9 +322,9 @@ fn http_server(
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         App::new()
+            .wrap(middleware::from_fn(api::limits::admit))
             .wrap(middleware::from_fn(api::limits::body_idle_timeout))
             .wrap(middleware::from_fn(api::hardening::guard))
-            .wrap(middleware::from_fn(api::limits::admit))
             .wrap(middleware::from_fn(api::ops::observe))
             .app_data(state.limits)
             .app_data(state.metrics)
