@@ -67,8 +67,8 @@ pub async fn guard(
         protect(response.headers_mut());
         return Ok(response.map_into_right_body());
     }
-    // Handlers' errors arrive here as responses; only a middleware inside this one could
-    // raise an `Err`, and this one is meant to be the innermost.
+    // Handlers' errors arrive here as responses, and so do the load limits' refusals (`503`,
+    // `408`, `413`) when this middleware is outside them, as it is meant to be.
     let mut response = next.call(req).await?.map_into_left_body();
     protect(response.headers_mut());
     Ok(response)

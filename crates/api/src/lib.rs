@@ -190,8 +190,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 /// `web::Data<ports::Idempotency>`, `web::Data<kyc::KycUploadLimits>` and
 /// `web::Data<kyc::TosLinks>`; and, to receive Bridge's webhooks,
 /// `web::Data<dyn ports::ProviderEventVerifier>` (without it `POST /webhooks/bridge` answers
-/// `404`). Wrap the app in `middleware::from_fn(hardening::guard)` and, outside it,
-/// `middleware::from_fn(ops::observe)`.
+/// `404`). Wrap the app in `middleware::from_fn(limits::admit)`, then
+/// `limits::body_idle_timeout` (both with `web::Data<limits::Limits>`), then
+/// `hardening::guard` and, outermost, `ops::observe`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::query_config());
     register(cfg, ENDPOINTS);

@@ -77,7 +77,7 @@ fn token_response(
         (status = 429, description = "Too many failed logins", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
+        (status = 503, description = "The database is unavailable, or `logins_busy`: MAX_IN_FLIGHT_LOGINS logins are already being processed", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]

@@ -54,9 +54,11 @@ pub(crate) fn http_server(
     let mut server = HttpServer::new(move || {
         let state = state.clone();
         App::new()
+            // Innermost first: admission (a slot only once the body has arrived), the body's
+            // idle rule, the security headers (on refusals too), then observability.
+            .wrap(middleware::from_fn(api::limits::admit))
             .wrap(middleware::from_fn(api::limits::body_idle_timeout))
             .wrap(middleware::from_fn(api::hardening::guard))
-            .wrap(middleware::from_fn(api::limits::admit))
             .wrap(middleware::from_fn(api::ops::observe))
             .app_data(state.limits)
             .app_data(state.metrics)

@@ -21,8 +21,10 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 pub(super) struct Workers {
     jobs: Mutex<Sender<Job>>,
     /// One permit per worker: a caller waits (asynchronously) for a free worker, so at
-    /// most one job per worker is ever queued.
-    free: Semaphore,
+    /// most one job per worker is ever queued or running. The permit goes with the job and
+    /// is given back when the job ends, not when its caller does: a caller dropped (its
+    /// client went away) must not let another job in while its own is still to run.
+    free: Arc<Semaphore>,
 }
 
 impl Workers {
@@ -39,7 +41,7 @@ impl Workers {
         }
         Ok(Self {
             jobs: Mutex::new(jobs),
-            free: Semaphore::new(count),
+            free: Arc::new(Semaphore::new(count)),
         })
     }
 
@@ -48,10 +50,13 @@ impl Workers {
         &self,
         f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self.free.acquire().await?;
+        let permit = Arc::clone(&self.free).acquire_owned().await?;
         let (done, result) = oneshot::channel();
+        // Also dropped, and so given back, if the job panics or is never run.
         self.submit(Box::new(move |blocks| {
-            let _ = done.send(f(blocks));
+            let answer = f(blocks);
+            drop(permit);
+            let _ = done.send(answer);
         }))?;
         result
             .await
@@ -95,5 +100,69 @@ fn work(queue: &Mutex<Receiver<Job>>) {
         if catch_unwind(AssertUnwindSafe(|| job(&mut blocks))).is_err() {
             blocks = Vec::new();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::task::{Context, Waker};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Polls `future` once and drops it, as actix does with a request whose client goes
+    /// away; true if it was still waiting.
+    fn poll_once_then_drop(future: impl Future) -> bool {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        future.as_mut().poll(&mut cx).is_pending()
+    }
+
+    #[tokio::test]
+    async fn callers_that_go_away_do_not_queue_more_jobs_than_there_are_workers() {
+        let workers = Workers::start(1).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (started, running) = mpsc::channel();
+        let (finish, held) = mpsc::channel::<()>();
+
+        // A caller whose job occupies the only worker, then goes away.
+        let first = {
+            let ran = Arc::clone(&ran);
+            workers.run(move |_| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                started.send(()).unwrap();
+                let _ = held.recv();
+            })
+        };
+        assert!(poll_once_then_drop(first));
+        running.recv_timeout(Duration::from_secs(5)).unwrap();
+
+        // Callers that each go away as soon as they have been polled once.
+        for _ in 0..10 {
+            let ran = Arc::clone(&ran);
+            let call = workers.run(move |_| {
+                ran.fetch_add(1, Ordering::SeqCst);
+            });
+            assert!(poll_once_then_drop(call));
+        }
+
+        // Once the first job ends, a caller that waits is served after every job queued
+        // before it (one worker, first come first served).
+        finish.send(()).unwrap();
+        let last = Arc::clone(&ran);
+        workers
+            .run(move |_| {
+                last.fetch_add(1, Ordering::SeqCst);
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            2,
+            "jobs of callers that went away were queued and run"
+        );
     }
 }

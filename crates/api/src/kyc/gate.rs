@@ -1,34 +1,31 @@
 //! What stands in front of `POST /customer/{id}/kyc`, whose bodies run to tens of
 //! megabytes: a route-level wrapper that, before any byte of the body is read, checks the
 //! bearer token and the declared length and takes one of a fixed number of permits
-//! (`503` with `Retry-After` when none is free), then bounds the body read by an idle
-//! timeout (`408` when the client stops sending); and the body extractor with this
+//! (`503` with `Retry-After` when none is free), then gives the body this route's own idle
+//! time (`408` when the client stops sending for longer); and the body extractor with this
 //! route's own size limit.
 //!
 //! The permit must be taken in a wrapper: actix polls a handler's extractors together, so
-//! no extractor can keep the body extractor from reading. The idle timeout is this
-//! route's own until a service-wide one exists.
+//! no extractor can keep the body extractor from reading. The permits are this route's
+//! only bound on concurrency: the service-wide admission (`limits::admit`) neither reads
+//! this body ahead nor gives it a processing slot or a total deadline, so a slow but moving
+//! upload passes (see `limits`). The idle rule is the service-wide one
+//! (`limits::body_idle_timeout`), which honours the time set here.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web::{self, Bytes};
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, ResponseError};
-use futures_util::Stream;
+use actix_web::web;
+use actix_web::{FromRequest, HttpRequest, ResponseError};
 use serde_json::Value;
 use tokio::sync::Semaphore;
-use tokio::time::Sleep;
 
 use crate::auth::AuthenticatedAccount;
 use crate::error::ApiError;
@@ -75,7 +72,7 @@ fn refuse(req: ServiceRequest, error: ApiError) -> ServiceResponse<EitherBody<Bo
 /// `route.wrap(actix_web::middleware::from_fn(kyc_upload_gate))`; the app provides
 /// `web::Data<KycUploadLimits>`.
 pub async fn kyc_upload_gate(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let Some(limits) = req.app_data::<web::Data<KycUploadLimits>>().cloned() else {
@@ -104,87 +101,12 @@ pub async fn kyc_upload_gate(
         return Ok(refuse(req, busy));
     };
 
-    let stalled = Rc::new(Cell::new(false));
-    let body = IdleTimeout {
-        inner: req.take_payload(),
-        idle: limits.idle_timeout,
-        sleep: None,
-        stalled: Rc::clone(&stalled),
-        done: false,
-    };
-    req.set_payload(Payload::from(
-        Box::pin(body) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
-    ));
+    // This route's own idle time, longer or shorter than the service-wide one, which the
+    // service-wide idle rule then applies; no other limit on time applies to this body.
+    crate::limits::set_body_idle_timeout(&req, limits.idle_timeout);
     let response = next.call(req).await;
     drop(permit);
-    let response = response?;
-    if stalled.get() {
-        let (request, _) = response.into_parts();
-        let mut timeout = ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "The request body stalled; send it without long pauses",
-        )
-        .error_response();
-        timeout
-            .head_mut()
-            .set_connection_type(ConnectionType::Close);
-        return Ok(ServiceResponse::new(request, timeout).map_into_right_body());
-    }
-    Ok(response.map_into_left_body())
-}
-
-/// The request body, failing once no chunk has arrived for `idle`. Only the gaps count,
-/// so a slow but steady upload passes; the clock starts when the body is first read.
-struct IdleTimeout {
-    inner: Payload,
-    idle: Duration,
-    // Boxed, so that the stream is `Unpin` without unsafe code.
-    sleep: Option<Pin<Box<Sleep>>>,
-    stalled: Rc<Cell<bool>>,
-    done: bool,
-}
-
-impl Stream for IdleTimeout {
-    type Item = Result<Bytes, PayloadError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut this.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(sleep) = this.sleep.as_mut() {
-                    sleep
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + this.idle);
-                }
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(other) => {
-                this.done = true;
-                Poll::Ready(other)
-            }
-            Poll::Pending => {
-                let idle = this.idle;
-                let sleep = this
-                    .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
-                match sleep.as_mut().poll(cx) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(()) => {
-                        this.done = true;
-                        this.stalled.set(true);
-                        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "request body idle timeout",
-                        )))))
-                    }
-                }
-            }
-        }
-    }
+    Ok(response?.map_into_left_body())
 }
 
 /// The JSON body of the KYC upload route, read within [`KycUploadLimits::body_limit`] with

@@ -1,5 +1,7 @@
-//! Admission control (503 with `Retry-After` beyond the limits, counted in `/metrics`)
-//! and the request-body idle timeout (408 once a body stalls, never while it moves).
+//! Admission control (503 with `Retry-After` beyond the limits, counted in `/metrics`; counts
+//! that survive clients going away; bodies read before a slot is taken; logins in a lane of
+//! their own) and the request-body time limits (408 once a body stalls, never while it
+//! moves; 408 once an ordinary body takes longer than its deadline).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ fn settings(max_in_flight: usize, max_queued: usize, wait: Duration) -> LimitSet
         max_queued,
         max_queue_wait: wait,
         body_idle: Duration::from_millis(300),
+        body_deadline: Duration::from_secs(5),
+        max_logins: 2,
     }
 }
 
@@ -39,8 +43,8 @@ macro_rules! app_with {
         test::init_service(
             App::new()
                 .app_data(limits)
-                .wrap(from_fn(body_idle_timeout))
                 .wrap(from_fn(admit))
+                .wrap(from_fn(body_idle_timeout))
                 .route(
                     "/held",
                     web::get().to(move || {
@@ -274,8 +278,8 @@ async fn a_stalled_customer_body_gets_408_whatever_the_json_extractor_makes_of_i
             .app_data(web::Data::from(
                 Arc::new(ports::MockReadCustomers::new()) as Arc<dyn ports::ReadCustomers>
             ))
-            .wrap(from_fn(body_idle_timeout))
             .wrap(from_fn(admit))
+            .wrap(from_fn(body_idle_timeout))
             .configure(api::configure),
     )
     .await;

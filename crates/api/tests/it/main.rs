@@ -7,6 +7,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod admission;
 mod bearer;
 mod create_customer;
 mod customer_changes;

@@ -262,10 +262,18 @@ pub async fn app(
             key_required: ports.key_required,
         },
     );
+    // The service's own load limits (the KYC upload's idle time is enforced by them).
+    let limits =
+        api::limits::Limits::new(Default::default(), &prometheus::Registry::new()).unwrap();
     test::init_service(
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::limits::admit))
+            .wrap(actix_web::middleware::from_fn(
+                api::limits::body_idle_timeout,
+            ))
             .wrap(actix_web::middleware::from_fn(api::hardening::guard))
             .wrap(actix_web::middleware::from_fn(api::ops::observe))
+            .app_data(web::Data::new(limits))
             .app_data(web::Data::new(metrics))
             .app_data(web::Data::from(health))
             .app_data(web::Data::new(keys_with(SECRET)))

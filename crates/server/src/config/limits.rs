@@ -1,5 +1,6 @@
-//! Load limits: how many requests are processed at once, how long excess requests may
-//! wait before they are refused with 503, and how long a request body may stall.
+//! Load limits: how many requests (and logins) are processed at once, how long excess
+//! requests may wait before they are refused with 503, and how long a request body may
+//! stall or take in all.
 
 use std::time::Duration;
 
@@ -29,6 +30,17 @@ pub struct LimitsSettings {
     /// is never cut off.
     #[arg(long, env = "BODY_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000), global = true)]
     pub body_read_timeout_ms: u64,
+
+    /// Longest the whole body of a request to any route but POST /customer/{id}/kyc may
+    /// take to arrive, moving or not, in milliseconds; then 408 and the connection closed.
+    /// Such bodies are read before the request takes a processing slot.
+    #[arg(long, env = "BODY_READ_DEADLINE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000), global = true)]
+    pub body_read_deadline_ms: u64,
+
+    /// Logins (POST /auth/login) processed at once, apart from the other requests'
+    /// slots; further logins are refused at once with 503 logins_busy and Retry-After.
+    #[arg(long, env = "MAX_IN_FLIGHT_LOGINS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000), global = true)]
+    pub max_in_flight_logins: u64,
 }
 
 impl LimitsSettings {
@@ -40,6 +52,8 @@ impl LimitsSettings {
             max_queued: count(self.max_queued_requests),
             max_queue_wait: Duration::from_millis(self.max_queue_wait_ms),
             body_idle: Duration::from_millis(self.body_read_timeout_ms),
+            body_deadline: Duration::from_millis(self.body_read_deadline_ms),
+            max_logins: count(self.max_in_flight_logins),
         }
     }
 }
@@ -55,6 +69,8 @@ mod tests {
         let limits = config(&[]).limits.limit_settings();
         assert_eq!(limits, api::limits::LimitSettings::default());
         assert_eq!(limits.body_idle, Duration::from_secs(10));
+        assert_eq!(limits.body_deadline, Duration::from_secs(30));
+        assert_eq!(limits.max_logins, 16);
     }
 
     #[test]
@@ -64,16 +80,21 @@ mod tests {
             "--max-queued-requests=0",
             "--max-queue-wait-ms=7",
             "--body-read-timeout-ms=250",
+            "--body-read-deadline-ms=900",
+            "--max-in-flight-logins=2",
         ])
         .limits
         .limit_settings();
         assert_eq!((limits.max_in_flight, limits.max_queued), (3, 0));
         assert_eq!(limits.max_queue_wait, Duration::from_millis(7));
         assert_eq!(limits.body_idle, Duration::from_millis(250));
+        assert_eq!(limits.body_deadline, Duration::from_millis(900));
+        assert_eq!(limits.max_logins, 2);
     }
 
     #[test]
     fn no_request_slot_at_all_is_refused() {
         assert!(crate::Config::from_args(["server", "--max-in-flight-requests=0"]).is_err());
+        assert!(crate::Config::from_args(["server", "--max-in-flight-logins=0"]).is_err());
     }
 }

@@ -322,6 +322,8 @@ pub(crate) mod tests {
             "MAX_QUEUED_REQUESTS",
             "MAX_QUEUE_WAIT_MS",
             "BODY_READ_TIMEOUT_MS",
+            "BODY_READ_DEADLINE_MS",
+            "MAX_IN_FLIGHT_LOGINS",
             "SMTP_URL",
             "MAIL_FROM",
             "SMTP_TIMEOUT_MS",

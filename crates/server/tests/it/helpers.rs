@@ -196,6 +196,50 @@ pub fn mail_status(db: &TestPostgres, email: &str) -> String {
         .kyc_mail_status
 }
 
+/// The status line and headers the server answered on `stream` with, read until they are
+/// complete (or the connection ends), failing if they take longer than `within`.
+pub async fn answer_head(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: std::time::Duration,
+) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let read = async {
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buffer).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .expect("the server should have answered by now")
+}
+
+/// Everything the server sent on `stream` until it closed the connection (or reset it, as
+/// it may when the client is still sending), failing if that takes longer than `within`.
+pub async fn answer_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: std::time::Duration,
+) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let read = async {
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = stream.read(&mut buffer).await {
+            answer.extend_from_slice(&buffer[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .expect("the server should have closed the connection by now")
+}
+
 /// Waits until `check` holds or `timeout` passes; returns whether it held.
 pub async fn eventually(timeout: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;

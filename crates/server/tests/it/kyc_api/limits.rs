@@ -1,14 +1,17 @@
 //! The limits of `POST /customer/{id}/kyc` over real TCP connections: a body over the limit
 //! is refused from its declared length, submissions beyond the permits get `503` and
-//! `Retry-After` while their bodies are never read, and a stalled body gets `408`.
+//! `Retry-After` while their bodies are never read, a stalled body gets `408`, and the
+//! route's own idle time governs its body, longer or shorter than the service-wide one.
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use testkit::TempSqlite;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use super::{new_customer, sandbox_app};
+use crate::helpers::{answer_head, answer_until_closed, seed_body};
 
 /// Opens a connection and sends the head of a submission of `length` bytes and `first`
 /// bytes of its body, then nothing more.
@@ -28,25 +31,6 @@ async fn start_upload(
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(first).await.unwrap();
     stream
-}
-
-/// The status line and headers the server answered with, read until they are complete.
-async fn answer_head(stream: &mut TcpStream, within: Duration) -> String {
-    let read = async {
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut buffer).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            answer.extend_from_slice(&buffer[..n]);
-        }
-        String::from_utf8_lossy(&answer).into_owned()
-    };
-    tokio::time::timeout(within, read)
-        .await
-        .expect("the server should have answered by now")
 }
 
 #[tokio::test]
@@ -100,4 +84,72 @@ async fn beyond_the_permits_uploads_get_503_at_once_and_a_stalled_one_408() {
     )
     .await;
     assert_eq!(status, 202, "{body}");
+}
+
+#[tokio::test]
+async fn the_routes_own_idle_time_governs_a_kyc_body_even_when_longer_than_the_global_one() {
+    let data = TempSqlite::new();
+    let app = sandbox_app(
+        &data,
+        &[
+            "--kyc-body-idle-timeout-ms=3000",
+            "--body-read-timeout-ms=1000",
+            "--body-read-deadline-ms=1500",
+        ],
+    )
+    .await;
+    let token = app.token().await;
+    let customer = new_customer(&app, &token, "idle@example.com").await;
+
+    // A submission of some MiB (a large passport image) paused for 2 s half-way: longer
+    // than the service-wide idle time, and longer in all than the ordinary routes' deadline.
+    let mut submission = testkit::individual_submission_body();
+    let mut image = b"\xFF\xD8\xFF\xE0".to_vec();
+    image.resize(3_000_000, 0);
+    submission["identifying_information"][1]["image_front"] = format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&image)
+    )
+    .into();
+    let body = serde_json::to_vec(&submission).unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let started = Instant::now();
+    let mut upload = start_upload(&app.address, &token, &customer, body.len(), first).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    if let Err(e) = upload.write_all(rest).await {
+        let answer = answer_until_closed(&mut upload, Duration::from_secs(1)).await;
+        panic!("the upload was cut off during its pause ({e}); the answer: {answer}");
+    }
+    let head = answer_head(&mut upload, Duration::from_secs(10)).await;
+    assert!(head.starts_with("HTTP/1.1 202"), "{head}");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+
+    // The same pause in a customer's body: 408 once the service-wide idle time has passed.
+    let body = serde_json::to_vec(&seed_body()).unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let rest = rest.to_vec();
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /customer HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let resume = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = writer.write_all(&rest).await;
+    });
+    let answer = answer_until_closed(&mut reader, Duration::from_secs(5)).await;
+    let waited = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stopped arriving"), "{answer}");
+    assert!(
+        (Duration::from_secs(1)..Duration::from_secs(2)).contains(&waited),
+        "cut off after {waited:?}"
+    );
+    resume.abort();
 }
