@@ -30,11 +30,16 @@ UPDATE customers c SET rejection_reasons = (
       FROM jsonb_array_elements(c.rejection_reasons) WITH ORDINALITY AS e(r, ordinality))
  WHERE c.rejection_reasons <> '[]'::jsonb;
 
+-- The CHECKs are added NOT VALID: checking every existing row here would read the whole
+-- table under this statement's ACCESS EXCLUSIVE lock, blocking reads and writes meanwhile.
+-- They hold for every row written from now on; migration 16 checks the older rows under a
+-- lock that lets writes through.
 ALTER TABLE customers
     ADD CONSTRAINT customers_kyc_status_check CHECK (kyc_status IN (
         'not_started', 'incomplete', 'awaiting_questionnaire', 'awaiting_ubo',
-        'under_review', 'approved', 'rejected', 'paused', 'offboarded')),
-    ADD CONSTRAINT customers_tos_status_check CHECK (tos_status IN ('pending', 'approved')),
+        'under_review', 'approved', 'rejected', 'paused', 'offboarded')) NOT VALID,
+    ADD CONSTRAINT customers_tos_status_check CHECK (tos_status IN ('pending', 'approved'))
+        NOT VALID,
     -- The provider's sequence number and time of the report the state came from; a
     -- report older than these does not change the state. NULL kyc_as_of: created_at.
     ADD COLUMN kyc_sequence   bigint,
@@ -42,5 +47,6 @@ ALTER TABLE customers
     -- When polling last read the state back from the provider.
     ADD COLUMN last_synced_at timestamptz,
     -- Bumped by every change: compare-and-set for concurrent writers, and the ETag.
-    ADD COLUMN version        bigint      NOT NULL DEFAULT 1 CHECK (version >= 1),
+    ADD COLUMN version        bigint      NOT NULL DEFAULT 1,
+    ADD CONSTRAINT customers_version_check CHECK (version >= 1) NOT VALID,
     ADD COLUMN updated_at     timestamptz;

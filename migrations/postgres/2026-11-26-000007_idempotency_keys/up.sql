@@ -4,6 +4,9 @@
 -- its outcome (state completed: the response's status, headers that matter and body, byte
 -- for byte) in the transaction that creates the row, or releases the key (state released)
 -- for the next request with the same content to take over under the same reserved id.
+-- A key whose stored answer showed a customer since erased keeps its key and fingerprint
+-- (a retry is still recognised as that request) but loses the answer (state erased; see
+-- migration 9).
 -- Expired records (expires_at passed, no lease held) are deleted by a periodic purge.
 CREATE TABLE idempotency_keys (
     account_id            uuid        NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -11,7 +14,7 @@ CREATE TABLE idempotency_keys (
     path                  text        NOT NULL,
     idempotency_key       text        NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 255),
     fingerprint           text        NOT NULL CHECK (fingerprint ~ '^[0-9a-f]{64}$'),
-    state                 text        NOT NULL CHECK (state IN ('in_progress', 'released', 'completed')),
+    state                 text        NOT NULL CHECK (state IN ('in_progress', 'released', 'completed', 'erased')),
     reserved_id           uuid        NOT NULL,
     locked_until          timestamptz,
     response_status       integer     CHECK (response_status BETWEEN 100 AND 599),

@@ -3,17 +3,12 @@
 -- remains is this tombstone: the id, the owning account and two times, none of them
 -- personal. It keeps the id from ever being used again (an idempotent retry of the
 -- request that created the customer must not bring the person back) and lets the service
--- tell "erased" from "never existed".
+-- tell "erased" from "never existed". An idempotency key whose stored answer showed an
+-- erased customer is answered 410 customer_deleted until it expires (its state erased,
+-- allowed since migration 7).
 CREATE TABLE customer_tombstones (
     id         uuid        PRIMARY KEY,
     account_id uuid        NOT NULL REFERENCES accounts (id),
     created_at timestamptz NOT NULL,
     deleted_at timestamptz NOT NULL
 );
-
--- An idempotency key whose stored answer showed an erased customer keeps its key and
--- fingerprint (so a retry is still recognised as that request) but loses the answer: state
--- erased, answered 410 customer_deleted until the key expires.
-ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_state_check;
-ALTER TABLE idempotency_keys ADD CONSTRAINT idempotency_keys_state_check
-    CHECK (state IN ('in_progress', 'released', 'completed', 'erased'));

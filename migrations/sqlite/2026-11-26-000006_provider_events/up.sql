@@ -1,6 +1,7 @@
 -- The KYC lifecycle: exactly-once receipts of provider events, each customer's KYC
--- history, the poller's lease, and the indexes that find a report's customers and the
--- customers due for a poll.
+-- history and the poller's lease. The indexes on customers that find a report's customers
+-- and the customers due for a poll are built by migrations 13 to 15 (as on PostgreSQL,
+-- where they are built CONCURRENTLY).
 
 -- One row per provider event received (kept PROVIDER_EVENT_RETENTION_DAYS): a redelivery
 -- finds its row and is a no-op. No payload is kept: it holds personal data.
@@ -36,11 +37,3 @@ CREATE INDEX kyc_history_customer_idx ON kyc_history (customer_id, at, recorded_
 
 -- The poller's lease: while it is in the future, one instance is reading the customer back.
 ALTER TABLE customers ADD COLUMN sync_locked_until TEXT;
-
--- A report names its customer by the provider's link or customer id.
-CREATE INDEX customers_kyc_link_idx ON customers (kyc_link_id) WHERE kyc_link_id IS NOT NULL;
-CREATE INDEX customers_provider_customer_idx ON customers (provider_customer_id)
-    WHERE provider_customer_id IS NOT NULL;
--- Customers due for a poll: not final, oldest sync (or creation) first.
-CREATE INDEX customers_sync_due_idx ON customers (kyc_provider, coalesce(last_synced_at, created_at))
-    WHERE kyc_status NOT IN ('approved', 'rejected', 'offboarded');

@@ -4,6 +4,9 @@
 -- its outcome (state completed: the response's status, headers that matter and body, byte
 -- for byte) in the transaction that creates the row, or releases the key (state released)
 -- for the next request with the same content to take over under the same reserved id.
+-- A key whose stored answer showed a customer since erased keeps its key and fingerprint
+-- (a retry is still recognised as that request) but loses the answer (state erased; see
+-- migration 9).
 -- Expired records (expires_at passed, no lease held) are deleted by a periodic purge.
 -- UUIDs are hyphenated text and times fixed-width RFC 3339 text, as in every table here.
 CREATE TABLE idempotency_keys (
@@ -12,7 +15,7 @@ CREATE TABLE idempotency_keys (
     path                  TEXT    NOT NULL,
     idempotency_key       TEXT    NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 255),
     fingerprint           TEXT    NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
-    state                 TEXT    NOT NULL CHECK (state IN ('in_progress', 'released', 'completed')),
+    state                 TEXT    NOT NULL CHECK (state IN ('in_progress', 'released', 'completed', 'erased')),
     reserved_id           TEXT    NOT NULL CHECK (length(reserved_id) = 36),
     locked_until          TEXT,
     response_status       INTEGER CHECK (response_status BETWEEN 100 AND 599),

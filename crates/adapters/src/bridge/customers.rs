@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::customer_body::customer_body;
-use super::objects::{rejection_reasons, BridgeRejectionReason};
+use super::objects::{rejection_reasons, unreadable, BridgeRejectionReason};
 use super::{status, BridgeKycProvider, MAX_MESSAGE_CHARS};
 
 /// Bridge's customer object, as far as a submission's answer needs it.
@@ -278,11 +278,8 @@ impl BridgeKycProvider {
 
 /// The customer object of a successful answer, in the service's vocabulary.
 fn accepted(bytes: &[u8]) -> Result<SubmissionAccepted, KycSubmitError> {
-    let object: CustomerObject = serde_json::from_slice(bytes).map_err(|e| {
-        KycSubmitError::Unavailable(
-            anyhow::Error::new(e).context("Bridge answered with an unreadable customer"),
-        )
-    })?;
+    let object: CustomerObject = serde_json::from_slice(bytes)
+        .map_err(|e| KycSubmitError::Unavailable(unreadable("customer", &e)))?;
     let kyc_status = status::customer_status(object.status.as_deref().unwrap_or_default()).map_err(|unknown| {
         tracing::error!(field = unknown.field, value = %unknown.value, "Bridge sent an unknown status");
         KycSubmitError::Unavailable(anyhow::Error::new(unknown))
@@ -324,6 +321,28 @@ pub fn longest_submission(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_customer_leaves_the_personal_values_it_held_out_of_the_error_chain() {
+        // A birth date where Bridge's customer object has a boolean or a list.
+        for body in [
+            r#"{"id": "c1", "birth_date": "1990-05-17", "has_accepted_terms_of_service": "1990-05-17"}"#,
+            r#"{"id": "c1", "rejection_reasons": "birth_date 1990-05-17 does not match"}"#,
+            r#"{"id": "c1", "status": "active", "rejection_reasons": [{"reason": 19900517}]}"#,
+        ] {
+            // serde_json's own message would carry it.
+            let raw = serde_json::from_slice::<CustomerObject>(body.as_bytes()).unwrap_err();
+            assert!(raw.to_string().contains("19900517") || raw.to_string().contains("1990-05-17"));
+
+            let Err(KycSubmitError::Unavailable(e)) = accepted(body.as_bytes()) else {
+                panic!("{body} was read");
+            };
+            let chain = format!("{e:#}");
+            assert!(!chain.contains("1990-05-17"), "{chain}");
+            assert!(!chain.contains("19900517"), "{chain}");
+            assert!(chain.contains("Data error at line 1 column"), "{chain}");
+        }
+    }
 
     #[test]
     fn the_longest_submission_counts_every_attempt_and_pause() {

@@ -26,7 +26,7 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde::Serialize;
 
-use objects::{ErrorBody, KycLinkObject};
+use objects::{unreadable, ErrorBody, KycLinkObject};
 pub use webhook::{BridgeWebhookVerifier, WebhookKeyError};
 
 /// Longest provider message passed on to our API clients.
@@ -122,12 +122,7 @@ impl BridgeKycProvider {
 
         if status.is_success() {
             return serde_json::from_slice::<KycLinkObject>(&bytes)
-                .map_err(|e| {
-                    Failure::fatal(unavailable(
-                        anyhow::Error::new(e)
-                            .context("Bridge answered with an unreadable KYC link"),
-                    ))
-                })
+                .map_err(|e| Failure::fatal(unavailable(unreadable("KYC link", &e))))
                 .and_then(issued);
         }
         let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();

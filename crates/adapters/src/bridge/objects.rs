@@ -8,6 +8,19 @@ use serde::Deserialize;
 
 use super::status::{self, UnknownValue};
 
+/// A Bridge answer that did not parse, described by the kind of error and where it was
+/// found, never by what it held: serde_json's own message quotes the offending value
+/// (`invalid type: string "1990-05-17", expected …`), which in a customer object is
+/// personal data, and the error chain ends up in the logs.
+pub(super) fn unreadable(what: &str, e: &serde_json::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Bridge answered with an unreadable {what} ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
+}
+
 /// Bridge's KYC link object.
 #[derive(Debug, Deserialize)]
 pub(super) struct KycLinkObject {
@@ -77,4 +90,26 @@ pub(super) struct ErrorBody {
     pub code: Option<String>,
     pub message: Option<String>,
     pub existing_kyc_link: Option<KycLinkObject>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_kyc_link_is_described_by_kind_and_place_only() {
+        let body = br#"{"kyc_link": "https://kyc.example/l", "tos_link": "https://tos.example/l",
+            "kyc_status": "approved", "tos_status": "approved",
+            "rejection_reasons": "Ada Lovelace, born 1990-05-17"}"#;
+        let e = serde_json::from_slice::<KycLinkObject>(body).unwrap_err();
+        assert!(e.to_string().contains("Ada Lovelace"));
+
+        let chain = format!("{:#}", unreadable("KYC link", &e));
+
+        assert!(!chain.contains("Ada Lovelace"), "{chain}");
+        assert_eq!(
+            chain,
+            "Bridge answered with an unreadable KYC link (Data error at line 3 column 64)"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use domain::ProviderRef;
 use ports::{KycProviderError, ProviderKycState};
 use reqwest::StatusCode;
 
+use super::objects::unreadable;
 use super::reports::{CustomerState, LinkState};
 use super::status::UnknownValue;
 use super::BridgeKycProvider;
@@ -46,15 +47,13 @@ impl BridgeKycProvider {
             }
             s => return Err(unavailable(anyhow::anyhow!("Bridge answered HTTP {s}"))),
         }
-        let unreadable = |e: serde_json::Error| {
-            unavailable(anyhow::Error::new(e).context("Bridge answered with an unreadable object"))
-        };
+        let unreadable_object = |e: serde_json::Error| unavailable(unreadable("object", &e));
         let state = match target {
             ProviderRef::KycLink(_) => serde_json::from_slice::<LinkState>(&bytes)
-                .map_err(unreadable)?
+                .map_err(unreadable_object)?
                 .into_state(None),
             ProviderRef::ProviderCustomer(_) => serde_json::from_slice::<CustomerState>(&bytes)
-                .map_err(unreadable)?
+                .map_err(unreadable_object)?
                 .into_state(None),
         };
         state.map_err(|unknown: UnknownValue| {

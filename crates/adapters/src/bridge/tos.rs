@@ -7,6 +7,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::customers::{cut, CustomerErrorBody};
+use super::objects::unreadable;
 use super::{unavailable, BridgeKycProvider, Failure};
 
 /// A terms-of-service link: `{"url"}` in Bridge's guide, `{"data": {"url"}}` in its
@@ -67,11 +68,8 @@ impl BridgeKycProvider {
         let status = response.status();
         let bytes = response.bytes().await.map_err(Failure::transport)?;
         if status.is_success() {
-            let body: TosLinkBody = serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::fatal(unavailable(
-                    anyhow::Error::new(e).context("Bridge answered with an unreadable ToS link"),
-                ))
-            })?;
+            let body: TosLinkBody = serde_json::from_slice(&bytes)
+                .map_err(|e| Failure::fatal(unavailable(unreadable("ToS link", &e))))?;
             let url = match body {
                 TosLinkBody::Plain { url }
                 | TosLinkBody::Wrapped {

@@ -27,6 +27,11 @@ pub const SIGNATURE_HEADER: &str = "X-Webhook-Signature";
 const MAX_AGE: TimeDelta = TimeDelta::minutes(10);
 /// How far ahead of our clock a timestamp may be.
 const MAX_AHEAD: TimeDelta = TimeDelta::minutes(1);
+/// Most `v0=` signatures read from one header. Each costs an RSA verification per
+/// configured key, and the header may be up to 32 KiB (some 95 signatures): a sender could
+/// otherwise buy hundreds of verifications with one request. Bridge sends one; a rotation
+/// on its side could send two.
+const MAX_SIGNATURES: usize = 4;
 
 /// Why the configured public keys cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +119,7 @@ impl BridgeWebhookVerifier {
     ) -> Result<(), EventRejection> {
         let invalid = |reason| EventRejection::InvalidSignature { reason };
         let header = header.ok_or(invalid("missing"))?;
-        let (t, signatures) = parse_header(header).ok_or(invalid("malformed_header"))?;
+        let (t, signatures) = parse_header(header).map_err(invalid)?;
         let digest = Sha256::new()
             .chain_update(t.as_bytes())
             .chain_update(b".")
@@ -150,25 +155,30 @@ fn parse_block(block: &str) -> Result<VerifyingKey<Sha256>, String> {
 }
 
 /// `t=<digits>,v0=<base64>[,v0=…]` (spaces after commas tolerated): the timestamp as sent
-/// (it is signed as text) and the decoded signatures.
-fn parse_header(header: &str) -> Option<(&str, Vec<Signature>)> {
+/// (it is signed as text) and the decoded signatures, at most [`MAX_SIGNATURES`] of them;
+/// or why the header is refused.
+fn parse_header(header: &str) -> Result<(&str, Vec<Signature>), &'static str> {
+    const MALFORMED: &str = "malformed_header";
     let mut t = None;
     let mut signatures = Vec::new();
     for part in header.split(',').map(str::trim) {
         if let Some(value) = part.strip_prefix("t=") {
             if t.is_some() || value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+                return Err(MALFORMED);
             }
             t = Some(value);
         } else if let Some(value) = part.strip_prefix("v0=") {
-            let bytes = STANDARD.decode(value).ok()?;
-            signatures.push(Signature::try_from(bytes.as_slice()).ok()?);
+            if signatures.len() == MAX_SIGNATURES {
+                return Err("too_many_signatures");
+            }
+            let bytes = STANDARD.decode(value).map_err(|_| MALFORMED)?;
+            signatures.push(Signature::try_from(bytes.as_slice()).map_err(|_| MALFORMED)?);
         }
         // Other schemes Bridge may add later are ignored.
     }
     match (t, signatures.is_empty()) {
-        (Some(t), false) => Some((t, signatures)),
-        _ => None,
+        (Some(t), false) => Ok((t, signatures)),
+        _ => Err(MALFORMED),
     }
 }
 

@@ -433,18 +433,26 @@ impl KycSubmissionRepository for Store {
         let customer = Id(customer_id.0);
         let agreement = agreement.as_str().to_owned();
         let at = Timestamp(at);
-        let changed = self
-            .run(move |conn| {
-                let update = diesel::update(customers::table.filter(customers::id.eq(customer)))
-                    .set((
-                        customers::signed_agreement_id.eq(agreement),
-                        customers::tos_status.eq(domain::TosStatus::Approved.as_str()),
-                        customers::version.eq(customers::version + 1),
-                        customers::updated_at.eq(at),
-                    ));
-                per_backend!(conn => update.execute(conn))
+        self.run(move |conn| {
+            // Only the first acceptance is stored: the ToS state in the redirect stays valid
+            // for a day, and a replay of it, with whatever signed_agreement_id appended, must
+            // neither replace the stored one nor count as a change.
+            let first = diesel::update(
+                customers::table
+                    .filter(customers::id.eq(customer))
+                    .filter(customers::signed_agreement_id.is_null()),
+            )
+            .set((
+                customers::signed_agreement_id.eq(agreement),
+                customers::tos_status.eq(domain::TosStatus::Approved.as_str()),
+                customers::version.eq(customers::version + 1),
+                customers::updated_at.eq(at),
+            ));
+            let exists = diesel::select(diesel::dsl::exists(customers::table.find(customer)));
+            per_backend!(conn => {
+                Ok(first.execute(conn)? > 0 || exists.get_result::<bool>(conn)?)
             })
-            .await?;
-        Ok(changed > 0)
+        })
+        .await
     }
 }

@@ -105,13 +105,56 @@ impl StoreConnection for PgConnection {
         {
             std::thread::sleep(MIGRATION_LOCK_POLL);
         }
-        let applied = self
-            .run_pending_migrations(MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(|e| anyhow::anyhow!(e).context("could not apply migrations"));
+        let applied = refuse_invalid_indexes(self).and_then(|()| {
+            self.run_pending_migrations(MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| anyhow::anyhow!(e).context("could not apply migrations"))
+        });
         diesel::select(pg_advisory_unlock(MIGRATION_LOCK_KEY))
             .execute(self)
             .context("could not release the migration lock")?;
         applied
     }
+}
+
+/// An index of the service's schema that is not valid.
+#[derive(QueryableByName)]
+struct InvalidIndex {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// Refuses to migrate while an index of the schema is INVALID, which is what an
+/// interrupted `CREATE INDEX CONCURRENTLY` leaves behind. The index migrations say
+/// `IF NOT EXISTS` (a build that completed just before its migration was recorded is then
+/// kept), so without this check they would record an invalid index, which is never used
+/// and never rebuilt, as done. Runs under the migration lock, so no other instance is
+/// building an index meanwhile; a session still building one from a killed instance holds
+/// that lock until it ends.
+fn refuse_invalid_indexes(conn: &mut PgConnection) -> anyhow::Result<()> {
+    if !conn
+        .has_pending_migration(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!(e).context("could not list pending migrations"))?
+    {
+        return Ok(());
+    }
+    let invalid: Vec<InvalidIndex> = diesel::sql_query(
+        "SELECT c.relname::text AS name FROM pg_index i \
+           JOIN pg_class c ON c.oid = i.indexrelid \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+          WHERE NOT i.indisvalid AND n.nspname = current_schema() \
+          ORDER BY 1",
+    )
+    .load(conn)
+    .context("could not look for invalid indexes")?;
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = invalid.into_iter().map(|i| i.name).collect();
+    anyhow::bail!(
+        "will not migrate while an index is invalid (an interrupted CREATE INDEX \
+         CONCURRENTLY leaves one): drop {} with `DROP INDEX CONCURRENTLY <name>;` and start \
+         again",
+        names.join(", ")
+    )
 }

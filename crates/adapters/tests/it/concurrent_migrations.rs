@@ -1,5 +1,5 @@
 //! Instances starting together migrate one at a time and all come up, including through
-//! the migration that builds an index with `CREATE INDEX CONCURRENTLY` outside a
+//! the migrations that build indexes with `CREATE INDEX CONCURRENTLY` outside a
 //! transaction.
 
 use std::sync::{Arc, Barrier};
@@ -19,14 +19,35 @@ struct IndexState {
     valid: bool,
 }
 
-fn kyc_status_index(conn: &mut PgConnection) -> Vec<IndexState> {
+/// The indexes the migrations build `CONCURRENTLY`.
+const CONCURRENT_INDEXES: [&str; 4] = [
+    "customers_account_kyc_status_idx",
+    "customers_kyc_link_idx",
+    "customers_provider_customer_idx",
+    "customers_sync_due_idx",
+];
+
+fn concurrent_indexes(conn: &mut PgConnection) -> Vec<IndexState> {
     diesel::sql_query(
-        "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i \
+        "SELECT c.relname::text AS name, i.indisvalid AS valid FROM pg_index i \
            JOIN pg_class c ON c.oid = i.indexrelid \
-          WHERE c.relname = 'customers_account_kyc_status_idx'",
+          WHERE c.relname IN ($1, $2, $3, $4) ORDER BY 1",
     )
+    .bind::<Text, _>(CONCURRENT_INDEXES[0])
+    .bind::<Text, _>(CONCURRENT_INDEXES[1])
+    .bind::<Text, _>(CONCURRENT_INDEXES[2])
+    .bind::<Text, _>(CONCURRENT_INDEXES[3])
     .load(conn)
     .unwrap()
+}
+
+/// Every index built concurrently is there, and valid.
+fn assert_all_valid(indexes: &[IndexState]) {
+    let names: Vec<&str> = indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, CONCURRENT_INDEXES);
+    for index in indexes {
+        assert!(index.valid, "{} was left invalid", index.name);
+    }
 }
 
 #[test]
@@ -56,13 +77,11 @@ fn postgres_instances_starting_together_all_migrate() {
     let all = conn.applied_migrations().unwrap().len();
     assert_eq!(applied.iter().sum::<usize>(), all, "{applied:?}");
     assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "{applied:?}");
-    let index = kyc_status_index(&mut conn);
-    assert_eq!(index.len(), 1);
-    assert!(index[0].valid, "{} was left invalid", index[0].name);
+    assert_all_valid(&concurrent_indexes(&mut conn));
 }
 
 #[test]
-fn postgres_the_concurrent_index_migration_reverts_and_reapplies() {
+fn postgres_the_concurrent_index_migrations_revert_and_reapply() {
     let Some(db) = TestPostgres::create() else {
         return;
     };
@@ -71,7 +90,7 @@ fn postgres_the_concurrent_index_migration_reverts_and_reapplies() {
     let mut conn = PgConnection::establish(db.url()).unwrap();
     conn.revert_all_migrations(adapters::postgres::MIGRATIONS)
         .unwrap();
-    assert!(kyc_status_index(&mut conn).is_empty());
+    assert!(concurrent_indexes(&mut conn).is_empty());
     assert!(store.run_migrations().unwrap() > 0);
-    assert!(kyc_status_index(&mut conn)[0].valid);
+    assert_all_valid(&concurrent_indexes(&mut conn));
 }

@@ -294,7 +294,7 @@ pub async fn nothing_crosses_accounts(store: Store) {
     );
 }
 
-pub async fn a_terms_acceptance_is_stored_once_per_change(store: Store) {
+pub async fn only_the_first_terms_acceptance_is_stored_as_a_change(store: Store) {
     let customer = customer(&store, KycStatus::NotStarted).await;
     let (account, id) = (customer.account_id, customer.id);
     assert_eq!(
@@ -324,6 +324,26 @@ pub async fn a_terms_acceptance_is_stored_once_per_change(store: Store) {
     assert_eq!(stored.kyc_state.tos_status, TosStatus::Approved);
     assert_eq!(stored.version, customer.version + 1);
     assert_eq!(stored.updated_at, Some(at));
+
+    // A later acceptance (a replayed ToS state) is answered as done and changes nothing.
+    let replayed = SignedAgreementId::parse("replayed-agreement").unwrap();
+    assert!(store
+        .submissions
+        .record_signed_agreement(id, &replayed, at + TimeDelta::seconds(1))
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .submissions
+            .signed_agreement_id(account, id)
+            .await
+            .unwrap(),
+        Some(agreement.clone())
+    );
+    let again = store.customers.find(account, id).await.unwrap().unwrap();
+    assert_eq!(again.version, stored.version);
+    assert_eq!(again.updated_at, Some(at));
+
     assert!(!store
         .submissions
         .record_signed_agreement(CustomerId::new_random(), &agreement, at)
@@ -339,5 +359,5 @@ crate::stores::contract_suite!(
     a_moved_version_is_a_conflict_and_nothing_is_written,
     concurrent_claims_for_one_customer_take_exactly_one,
     nothing_crosses_accounts,
-    a_terms_acceptance_is_stored_once_per_change,
+    only_the_first_terms_acceptance_is_stored_as_a_change,
 );

@@ -20,6 +20,7 @@ mod kyc_sync_contract;
 mod lifecycle_contract;
 mod mail;
 mod migrations;
+mod online_migrations;
 mod outbox_contract;
 mod plans;
 mod pool_recovery;

@@ -87,17 +87,12 @@ pub fn migrate_to<DB: Backend>(
     version: &str,
 ) {
     conn.revert_all_migrations(migrations()).unwrap();
-    loop {
-        let applied = conn.run_next_migration(migrations()).unwrap();
-        if applied.to_string() == version {
-            return;
-        }
-    }
+    migrate_to_from_here(conn, migrations, version);
 }
 
 /// A customer as the service wrote it before statuses were its own: Bridge's spelling,
 /// free-form rejection reasons.
-const OLD_CUSTOMER: &str =
+pub const OLD_CUSTOMER: &str =
     "INSERT INTO accounts (id, name, secret_hash, disabled, created_at) VALUES
        ('0a1b2c3d-0000-4000-8000-000000000001', 'old', '!', false, '2026-01-02T03:04:05.678Z');
      INSERT INTO customers (id, account_id, full_name, email, phone, country,
@@ -177,8 +172,9 @@ async fn sqlite_customers_stored_before_the_kyc_state_migration_stay_readable() 
     old_customer_reads_back_in_the_services_vocabulary(&store).await;
 }
 
-/// Rows written before migration 9, which rebuilds `idempotency_keys` on SQLite: an
-/// idempotency key and a customer with a mail job (so a rebuild that cascaded would show).
+/// Rows written before migration 9: an idempotency key and a customer with a mail job, so
+/// that a later migration rebuilding a table on SQLite (whose drop cascades with foreign keys
+/// on) would show.
 const BEFORE_ERASURE: &str =
     "INSERT INTO outbox_jobs (id, kind, customer_id, message_id, next_attempt_at, created_at)
        VALUES ('0a1b2c3d-0000-4000-8000-000000000003', 'kyc_mail',
@@ -194,7 +190,7 @@ const BEFORE_ERASURE: &str =
                '2026-01-02T03:04:05.678Z', '2999-01-02T03:04:05.678Z');";
 
 #[tokio::test]
-async fn sqlite_rebuilding_idempotency_keys_for_erasure_keeps_every_row_of_every_table() {
+async fn sqlite_migrations_after_idempotency_keys_keep_every_row_of_every_table() {
     use diesel::connection::SimpleConnection as _;
     let file = TempSqlite::new();
     let store = open_sqlite(&file);
@@ -204,7 +200,7 @@ async fn sqlite_rebuilding_idempotency_keys_for_erasure_keeps_every_row_of_every
     migrate_to(&mut conn, || adapters::sqlite::MIGRATIONS, "20261125000003");
     conn.batch_execute(&OLD_CUSTOMER.replace("false", "0"))
         .unwrap();
-    migrate_to_from_here(&mut conn, "20261126000007");
+    migrate_to_from_here(&mut conn, || adapters::sqlite::MIGRATIONS, "20261126000007");
     conn.batch_execute(BEFORE_ERASURE).unwrap();
 
     assert!(store.run_migrations().unwrap() > 0);
@@ -237,11 +233,13 @@ async fn sqlite_rebuilding_idempotency_keys_for_erasure_keeps_every_row_of_every
 }
 
 /// Applies the next migrations up to and including `version`.
-fn migrate_to_from_here(conn: &mut SqliteConnection, version: &str) {
+pub fn migrate_to_from_here<DB: Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+    migrations: fn() -> EmbeddedMigrations,
+    version: &str,
+) {
     loop {
-        let applied = conn
-            .run_next_migration(adapters::sqlite::MIGRATIONS)
-            .unwrap();
+        let applied = conn.run_next_migration(migrations()).unwrap();
         if applied.to_string() == version {
             return;
         }

@@ -127,8 +127,9 @@ pub trait KycSubmissionRepository: Send + Sync + 'static {
     ) -> Result<Option<SignedAgreementId>, RepositoryError>;
 
     /// Stores a terms-of-service acceptance on the customer (and marks its terms
-    /// accepted, as a change: `version` + 1, `updated_at`); false when there is no such
-    /// customer.
+    /// accepted, as a change: `version` + 1, `updated_at`) unless one is stored already:
+    /// only the first acceptance is kept, and a later one changes nothing. False when there
+    /// is no such customer.
     async fn record_signed_agreement(
         &self,
         customer_id: CustomerId,

@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::Redacted;
+
 /// How clients authenticate, and how failed logins are limited.
 #[derive(Debug, Clone, Args)]
 pub struct AuthSettings {
     /// HS256 secret for bearer tokens, at least 32 bytes. Required with PostgreSQL;
     /// otherwise generated once into DATA_DIR/jwt_secret.
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Redacted>,
 
     /// Clock skew tolerated when checking a token's expiry, in seconds.
     #[arg(long, env = "JWT_LEEWAY_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]

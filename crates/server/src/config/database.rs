@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::Redacted;
+
 /// Where data is kept and how connections are pooled.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
     /// Database: `postgres://…` for PostgreSQL, `sqlite://PATH` or a bare path for SQLite.
     /// Unset: SQLite at DATA_DIR/customers.db.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<Redacted>,
 
     /// Directory for the SQLite database and the generated development secret.
     #[arg(long, env = "DATA_DIR", default_value = "./data", global = true)]

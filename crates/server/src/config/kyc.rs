@@ -5,6 +5,8 @@ use std::time::Duration;
 use adapters::bridge::BridgeSettings;
 use clap::{Args, ValueEnum};
 
+use super::Redacted;
+
 /// Which KYC provider issues links, and how to call it.
 #[derive(Debug, Clone, Args)]
 pub struct KycSettings {
@@ -23,7 +25,7 @@ pub struct KycSettings {
 
     /// Bridge API key (sent as the Api-Key header).
     #[arg(long, env = "BRIDGE_API_KEY", global = true, hide_env_values = true)]
-    pub bridge_api_key: Option<String>,
+    pub bridge_api_key: Option<Redacted>,
 
     /// KYC provider connect timeout, in milliseconds.
     #[arg(
@@ -103,7 +105,11 @@ impl KycSettings {
     pub fn bridge_settings(&self) -> BridgeSettings {
         BridgeSettings {
             base_url: self.bridge_api_url.clone(),
-            api_key: self.bridge_api_key.clone().unwrap_or_default(),
+            api_key: self
+                .bridge_api_key
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             connect_timeout: Duration::from_millis(self.kyc_connect_timeout_ms),
             request_timeout: Duration::from_millis(self.kyc_timeout_ms),
             submit_timeout: Duration::from_millis(self.kyc_submit_timeout_ms),

@@ -4,13 +4,15 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::Redacted;
+
 /// How KYC mails are sent and retried.
 #[derive(Debug, Clone, Args)]
 pub struct MailSettings {
     /// SMTP server for KYC mails: `smtp://[user:pass@]host:port` (add `?tls=required` for
     /// STARTTLS) or `smtps://…`. Unset: mails are written as .eml files to DATA_DIR/mail.
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Redacted>,
 
     /// Sender of KYC mails.
     #[arg(

@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod log;
 mod mail;
+mod redacted;
 mod webhooks;
 
 pub use auth::AuthSettings;
@@ -24,6 +25,7 @@ pub use lifecycle::LifecycleSettings;
 pub use limits::LimitsSettings;
 pub use log::{LogFormat, LogSettings};
 pub use mail::MailSettings;
+pub use redacted::Redacted;
 pub use webhooks::WebhookSettings;
 
 use clap::{Args, Parser, Subcommand};

@@ -8,6 +8,8 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 use domain::UrlRules;
 
+use super::Redacted;
+
 /// The retry schedule of the issue and of Standard Webhooks' example, shortened at the end:
 /// about 28 hours from the first attempt to the last.
 pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
@@ -24,7 +26,7 @@ pub struct WebhookSettings {
         global = true,
         hide_env_values = true
     )]
-    pub secrets_encryption_key: Option<String>,
+    pub secrets_encryption_key: Option<Redacted>,
 
     /// Accept plain `http` endpoint URLs besides `https` (development only).
     #[arg(long, env = "WEBHOOK_ALLOW_HTTP", global = true, action = ArgAction::Set, num_args = 0..=1, default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]

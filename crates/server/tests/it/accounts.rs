@@ -73,9 +73,11 @@ async fn login_failures_look_alike_for_wrong_secret_unknown_and_disabled_account
     }
     assert_eq!(wrong_body["code"], "invalid_credentials");
     // An unknown account still costs a full argon2 verification. Without it, the answer
-    // would come back an order of magnitude faster than for a wrong secret.
+    // would come back well over an order of magnitude faster than for a wrong secret
+    // (no hashing at all); the factor leaves room for a busy machine's noise, which a
+    // fastest-of-five sample does not always absorb on two shared cores.
     assert!(
-        unknown_time * 3 >= wrong_time,
+        unknown_time * 8 >= wrong_time,
         "unknown account answered in {unknown_time:?}, wrong secret in {wrong_time:?}"
     );
 

@@ -177,6 +177,30 @@ fn missing_and_malformed_headers_are_invalid_signatures() {
 }
 
 #[test]
+fn at_most_four_signatures_are_read_from_one_header() {
+    let v = verifier(TEST_PUBLIC_KEY);
+    let now = Utc::now();
+    let good = sign_bridge_webhook(TestKey::Main, now.timestamp_millis(), b"{}");
+    let v0 = good.split_once(",v0=").unwrap().1;
+    let t = now.timestamp_millis();
+    let wrong = STANDARD.encode([7u8; 256]);
+    // The valid signature last, after three that do not verify: accepted.
+    let four = format!("t={t},v0={wrong},v0={wrong},v0={wrong},v0={v0}");
+    assert_eq!(v.check_signature(Some(&four), b"{}", now), Ok(()));
+    // One more, even a valid one, and the header is refused before any is verified.
+    let five = format!("t={t},v0={wrong},v0={wrong},v0={wrong},v0={wrong},v0={v0}");
+    assert_eq!(
+        v.check_signature(Some(&five), b"{}", now),
+        invalid("too_many_signatures")
+    );
+    let many = format!("t={t}{}", format!(",v0={v0}").repeat(95));
+    assert_eq!(
+        v.check_signature(Some(&many), b"{}", now),
+        invalid("too_many_signatures")
+    );
+}
+
+#[test]
 fn keys_that_are_not_rsa_public_keys_are_refused_naming_the_block() {
     assert!(matches!(
         BridgeWebhookVerifier::from_pem(""),

@@ -85,6 +85,29 @@ async fn a_bridge_submission_updates_bridges_customer_and_postgres_keeps_no_secr
         .await
         .unwrap();
     assert_eq!(back.status().as_u16(), 200);
+    let thanks = back.text().await.unwrap();
+    let etag = |response: &reqwest::Response| response.headers()["etag"].clone();
+    let read = || {
+        app.client
+            .get(format!("{}/customer/{customer}", app.address))
+            .bearer_auth(&token)
+            .send()
+    };
+    let accepted = etag(&read().await.unwrap());
+
+    // The state is still valid: replayed with another id, it is thanked alike and changes
+    // nothing (neither the stored acceptance, checked below, nor the customer's version).
+    let replay = app
+        .client
+        .get(format!(
+            "{redirect}&signed_agreement_id=replayed-agreement-2"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status().as_u16(), 200);
+    assert_eq!(replay.text().await.unwrap(), thanks);
+    assert_eq!(etag(&read().await.unwrap()), accepted);
 
     let mut submission = testkit::individual_submission_body();
     submission

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS customers_provider_customer_idx;

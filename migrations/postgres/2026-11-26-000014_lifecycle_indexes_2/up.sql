@@ -1,0 +1,7 @@
+-- A provider report names its customer by the provider's customer id (the KYC lifecycle).
+-- Built CONCURRENTLY so that an upgrade does not block writes to customers (hence
+-- metadata.toml: no transaction, one statement). IF NOT EXISTS keeps a build that finished
+-- before its migration was recorded; a build interrupted mid-way leaves an INVALID index,
+-- and the service refuses to migrate until that is dropped (adapters' store/postgres.rs).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS customers_provider_customer_idx
+    ON customers (provider_customer_id) WHERE provider_customer_id IS NOT NULL;

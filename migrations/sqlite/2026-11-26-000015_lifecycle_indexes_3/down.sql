@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS customers_sync_due_idx;
