@@ -37,7 +37,13 @@ pub struct Metrics {
     outbox_oldest_age: Gauge,
     jobs_queued: IntGaugeVec,
     jobs_oldest_age: GaugeVec,
+    /// When the outbox gauges were last read from the store: `/metrics` is open to anyone,
+    /// so a flood of scrapes must not become a flood of backlog queries.
+    backlog_read_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long the outbox gauges are reused before a scrape reads them again.
+const BACKLOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Metrics {
     /// Registers the HTTP, pool and outbox metrics in `registry`.
@@ -109,7 +115,22 @@ impl Metrics {
             outbox_oldest_age,
             jobs_queued,
             jobs_oldest_age,
+            backlog_read_at: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Whether this scrape reads the outbox backlog: the first in each
+    /// [`BACKLOG_REFRESH`]; the others (and those racing it) show the last values read.
+    fn backlog_due(&self) -> bool {
+        let mut read_at = self
+            .backlog_read_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = read_at.is_none_or(|at| at.elapsed() >= BACKLOG_REFRESH);
+        if due {
+            *read_at = Some(std::time::Instant::now());
+        }
+        due
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -241,7 +262,8 @@ pub async fn readyz(store: web::Data<dyn StoreHealth>) -> HttpResponse {
 
 /// Every metric in Prometheus text format: requests and latency by route and status, the
 /// database pool, KYC provider calls, the outbox (depth and oldest job per kind, attempts
-/// and ends by kind and outcome). No authentication.
+/// and ends by kind and outcome). No authentication; the outbox figures are read from the
+/// store at most once every 5 seconds, however often it is scraped.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -263,8 +285,14 @@ pub async fn metrics(
     metrics
         .pool_waiting
         .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
-    match store.outbox_backlogs().await {
-        Ok(backlogs) => {
+    let backlogs = if metrics.backlog_due() {
+        Some(store.outbox_backlogs().await)
+    } else {
+        None
+    };
+    match backlogs {
+        None => {}
+        Some(Ok(backlogs)) => {
             for (kind, backlog) in backlogs {
                 let queued = i64::try_from(backlog.queued).unwrap_or(i64::MAX);
                 let oldest = backlog.oldest_age.map_or(0.0, |age| age.as_secs_f64());
@@ -283,7 +311,9 @@ pub async fn metrics(
                 }
             }
         }
-        Err(e) => tracing::warn!(error = %e, "could not read the outbox backlog for /metrics"),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "could not read the outbox backlog for /metrics");
+        }
     }
     let encoder = TextEncoder::new();
     let mut body = Vec::new();

@@ -101,6 +101,11 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// [`Self::write_transaction`].
     fn lock_due_jobs(&mut self, due: outbox::due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>>;
 
+    /// Holds off every other claim of webhook deliveries until the transaction ends, so
+    /// that the leases a claim counts per endpoint are all there are (the per-endpoint
+    /// share holds across instances). Called inside a [`Self::write_transaction`].
+    fn serialise_delivery_claims(&mut self) -> QueryResult<()>;
+
     /// Reads the record `key` selects, locked against concurrent claims of the key as far
     /// as this backend locks rows. Called inside a [`Self::write_transaction`].
     fn lock_idempotency_key(

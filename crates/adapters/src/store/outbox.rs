@@ -42,6 +42,83 @@ pub(crate) fn due_jobs(kind: &'static str, now: Timestamp, limit: i64) -> _ {
         .select((outbox_jobs::id, outbox_jobs::endpoint_id))
 }
 
+/// Up to `limit` webhook deliveries due at `now` and not leased, oldest due first, whose
+/// endpoint is not one of `full` (those already at their share of leases): their ids and
+/// endpoints. `full` is never empty (see [`claim_deliveries`]).
+#[diesel::dsl::auto_type]
+fn due_deliveries(now: Timestamp, full: Vec<Id>, limit: i64) -> _ {
+    let queued: SqlLiteral<Text> = diesel::dsl::sql("'queued'");
+    let webhook: &'static str = JobKind::Webhook.as_str();
+    outbox_jobs::table
+        .filter(outbox_jobs::kind.eq(webhook))
+        .filter(outbox_jobs::status.eq(queued))
+        .filter(outbox_jobs::next_attempt_at.le(now))
+        .filter(
+            outbox_jobs::locked_until
+                .is_null()
+                .or(outbox_jobs::locked_until.lt(now)),
+        )
+        .filter(outbox_jobs::endpoint_id.ne_all(full))
+        .order(outbox_jobs::next_attempt_at.asc())
+        .limit(limit)
+        .select((outbox_jobs::id, outbox_jobs::endpoint_id))
+}
+
+/// Webhook deliveries leased now (attempts in flight in any instance), per endpoint.
+#[diesel::dsl::auto_type]
+fn leased_deliveries(now: Timestamp) -> _ {
+    let queued: SqlLiteral<Text> = diesel::dsl::sql("'queued'");
+    let webhook: &'static str = JobKind::Webhook.as_str();
+    outbox_jobs::table
+        .filter(outbox_jobs::kind.eq(webhook))
+        .filter(outbox_jobs::status.eq(queued))
+        .filter(outbox_jobs::locked_until.gt(now))
+        .group_by(outbox_jobs::endpoint_id)
+        .select((outbox_jobs::endpoint_id, diesel::dsl::count_star()))
+}
+
+/// How many times one claim looks further along the queue of deliveries.
+const LOOKS: usize = 4;
+
+/// Picks the webhook deliveries to lease so that no endpoint holds more than `cap` leases
+/// at once, across instances, and no endpoint's backlog hides the others' due work:
+///
+/// - claims of deliveries are serialised (`StoreConnection::serialise_delivery_claims`:
+///   a transaction-scoped advisory lock on PostgreSQL, the one write lock on SQLite), so
+///   the leases counted are all the leases there are — row locks alone would let two
+///   claimers each see room for the same endpoint;
+/// - endpoints already at their share are left out of the candidates in SQL, so a dead
+///   receiver with thousands of due deliveries holds `cap` leases and no place in the
+///   queue: the deliveries behind it are the candidates (within one claim too: an
+///   endpoint that reaches its share is left out of the next look).
+fn claim_deliveries<C: super::StoreConnection>(
+    conn: &mut C,
+    now: Timestamp,
+    cap: u32,
+    limit: usize,
+) -> QueryResult<Vec<Id>>
+where
+    due_deliveries: diesel::query_dsl::LoadQuery<'static, C, (Id, Option<Id>)>,
+    leased_deliveries: diesel::query_dsl::LoadQuery<'static, C, (Option<Id>, i64)>,
+{
+    conn.serialise_delivery_claims()?;
+    let leased: Vec<(Option<Id>, i64)> = leased_deliveries(now).load(conn)?;
+    let mut shares = Shares::new(leased, cap, limit);
+    // Each look ahead leaves out the endpoints that reached their share in the looks
+    // before, so a backlog of one endpoint costs one more look, not the claim.
+    let fetch = limit.saturating_mul(2).max(8);
+    for _ in 0..LOOKS {
+        let candidates =
+            due_deliveries(now, shares.full(), i64::try_from(fetch).unwrap_or(i64::MAX))
+                .load(conn)?;
+        let exhausted = candidates.len() < fetch;
+        if shares.take(candidates) || exhausted {
+            break;
+        }
+    }
+    Ok(shares.picked)
+}
+
 /// What the outbox keeps of a job's failure: enough to diagnose, bounded in size.
 fn truncate_error(error: String) -> String {
     const MAX: usize = 2000;
@@ -55,33 +132,63 @@ fn truncate_error(error: String) -> String {
     error[..end].to_owned()
 }
 
-/// Picks, in due order, at most `limit` candidates such that no endpoint has more than
-/// `cap` jobs leased at once, counting the ones already `leased` by any claimer.
-fn pick_per_endpoint(
-    candidates: Vec<(Id, Option<Id>)>,
-    leased: Vec<(Option<Id>, i64)>,
-    cap: u32,
+/// The deliveries a claim picks, in due order, such that no endpoint holds more than
+/// `cap` leases at once, counting those already leased by any claimer.
+struct Shares {
+    cap: i64,
     limit: usize,
-) -> Vec<Id> {
-    let mut held: HashMap<uuid::Uuid, i64> = leased
-        .into_iter()
-        .filter_map(|(endpoint, n)| endpoint.map(|e| (e.0, n)))
-        .collect();
-    let mut picked = Vec::new();
-    for (id, endpoint) in candidates {
-        if picked.len() == limit {
-            break;
+    held: HashMap<uuid::Uuid, i64>,
+    picked: Vec<Id>,
+}
+
+impl Shares {
+    fn new(leased: Vec<(Option<Id>, i64)>, cap: u32, limit: usize) -> Self {
+        Self {
+            cap: i64::from(cap),
+            limit,
+            held: leased
+                .into_iter()
+                .filter_map(|(endpoint, n)| endpoint.map(|e| (e.0, n)))
+                .collect(),
+            picked: Vec::new(),
         }
-        if let Some(endpoint) = endpoint {
-            let count = held.entry(endpoint.0).or_insert(0);
-            if *count >= i64::from(cap) {
+    }
+
+    /// The endpoints at their share: never empty (`<> ALL` of an empty list is spelled
+    /// differently by each backend; the nil id names no endpoint).
+    fn full(&self) -> Vec<Id> {
+        let mut full: Vec<Id> = self
+            .held
+            .iter()
+            .filter(|(_, n)| **n >= self.cap)
+            .map(|(e, _)| Id(*e))
+            .collect();
+        if full.is_empty() {
+            full.push(Id(uuid::Uuid::nil()));
+        }
+        full
+    }
+
+    /// Takes what it may of `candidates` (due order); true once `limit` are picked.
+    fn take(&mut self, candidates: Vec<(Id, Option<Id>)>) -> bool {
+        for (id, endpoint) in candidates {
+            if self.picked.len() == self.limit {
+                break;
+            }
+            if self.picked.contains(&id) {
                 continue;
             }
-            *count += 1;
+            if let Some(endpoint) = endpoint {
+                let count = self.held.entry(endpoint.0).or_insert(0);
+                if *count >= self.cap {
+                    continue;
+                }
+                *count += 1;
+            }
+            self.picked.push(id);
         }
-        picked.push(id);
+        self.picked.len() == self.limit
     }
-    picked
 }
 
 #[async_trait]
@@ -97,32 +204,18 @@ impl Outbox for Store {
             ..
         } = *request;
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        // With a per-endpoint bound some candidates may be passed over: look further ahead.
-        let fetch = if per_endpoint.is_some() {
-            limit.saturating_mul(4)
-        } else {
-            limit
-        };
-        let fetch = i64::try_from(fetch).unwrap_or(i64::MAX);
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows: Vec<ClaimedJobRow> = self
             .run(move |conn| {
                 per_backend!(conn => conn.write_transaction(|conn| {
                     let now = Timestamp(Utc::now());
-                    let candidates = conn.lock_due_jobs(due_jobs(kind.as_str(), now, fetch))?;
-                    let picked = match per_endpoint {
-                        None => candidates.into_iter().take(limit).map(|(id, _)| id).collect(),
-                        Some(cap) => {
-                            let endpoints: Vec<Id> =
-                                candidates.iter().filter_map(|(_, e)| *e).collect();
-                            let leased: Vec<(Option<Id>, i64)> = outbox_jobs::table
-                                .filter(outbox_jobs::status.eq("queued"))
-                                .filter(outbox_jobs::locked_until.gt(now))
-                                .filter(outbox_jobs::endpoint_id.eq_any(&endpoints))
-                                .group_by(outbox_jobs::endpoint_id)
-                                .select((outbox_jobs::endpoint_id, diesel::dsl::count_star()))
-                                .load(conn)?;
-                            pick_per_endpoint(candidates, leased, cap, limit)
-                        }
+                    let picked: Vec<Id> = match (kind, per_endpoint) {
+                        (JobKind::Webhook, Some(cap)) => claim_deliveries(conn, now, cap, limit)?,
+                        _ => conn
+                            .lock_due_jobs(due_jobs(kind.as_str(), now, fetch))?
+                            .into_iter()
+                            .map(|(id, _)| id)
+                            .collect(),
                     };
                     if picked.is_empty() {
                         return Ok(Vec::new());
@@ -253,12 +346,26 @@ mod tests {
             (id(6), Some(b)),
         ];
         // `a` already has one job leased elsewhere; the cap is two.
-        let picked = pick_per_endpoint(candidates.clone(), vec![(Some(a), 1)], 2, 10);
-        assert_eq!(picked, vec![id(1), id(3), id(5), id(6)]);
+        let mut shares = Shares::new(vec![(Some(a), 1)], 2, 10);
+        assert!(!shares.take(candidates.clone()));
+        assert_eq!(shares.picked, vec![id(1), id(3), id(5), id(6)]);
+        let mut full: Vec<uuid::Uuid> = shares.full().into_iter().map(|e| e.0).collect();
+        full.sort();
+        assert_eq!(full, vec![a.0, b.0]);
         // The limit still holds, in due order.
-        assert_eq!(
-            pick_per_endpoint(candidates, vec![], 2, 3),
-            vec![id(1), id(2), id(3)]
-        );
+        let mut limited = Shares::new(vec![], 2, 3);
+        assert!(limited.take(candidates));
+        assert_eq!(limited.picked, vec![id(1), id(2), id(3)]);
+    }
+
+    #[test]
+    fn a_second_look_skips_what_the_first_picked_and_names_no_endpoint_when_none_is_full() {
+        let a = id(100);
+        let mut shares = Shares::new(vec![], 2, 10);
+        assert_eq!(shares.full(), vec![id(0)]);
+        shares.take(vec![(id(1), Some(a)), (id(2), None)]);
+        shares.take(vec![(id(1), Some(a)), (id(2), None), (id(3), Some(a))]);
+        assert_eq!(shares.picked, vec![id(1), id(2), id(3)]);
+        assert_eq!(shares.full(), vec![a]);
     }
 }

@@ -67,6 +67,14 @@ impl StoreConnection for PgConnection {
         due.for_update().skip_locked().load(self)
     }
 
+    fn serialise_delivery_claims(&mut self) -> QueryResult<()> {
+        // A transaction-scoped advisory lock under a key of its own (the ASCII of
+        // "whclaims"): released by the commit, so a crashed claimer holds nothing.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(8604236405233249651)")
+            .execute(self)
+            .map(drop)
+    }
+
     fn lock_idempotency_key(&mut self, key: key_record) -> QueryResult<Option<KeyRow>> {
         // A claim that found the record (its insert did nothing) waits here for any other
         // claim's transaction on it, then sees that claim's outcome.

@@ -88,6 +88,11 @@ impl StoreConnection for SqliteConnection {
         due.load(self)
     }
 
+    fn serialise_delivery_claims(&mut self) -> QueryResult<()> {
+        // The IMMEDIATE transaction around the claim already holds the one write lock.
+        Ok(())
+    }
+
     fn lock_idempotency_key(&mut self, key: key_record) -> QueryResult<Option<KeyRow>> {
         // The IMMEDIATE transaction around the claim keeps every other writer out.
         key.select(KeyRow::as_select()).first(self).optional()

@@ -423,6 +423,71 @@ pub async fn no_endpoint_holds_more_leases_than_its_share(store: Store) {
     assert_eq!((count(&next, slow), count(&next, fast)), (0, 1));
 }
 
+/// Writes one `customer.created` per new customer of `account`, oldest first.
+async fn created_customers(store: &Store, account: domain::AccountId, prefix: &str, n: usize) {
+    for i in 0..n {
+        let customer = sample_customer(account, &format!("{prefix}{i}@example.com"));
+        store
+            .customers
+            .insert(&registration(&customer).with_event(created_event(&customer)))
+            .await
+            .unwrap();
+    }
+}
+
+fn endpoint_of(job: &OutboxJob) -> Uuid {
+    match &job.work {
+        JobWork::Webhook { endpoint_id, .. } => endpoint_id.0,
+        other => panic!("a delivery expected: {other:?}"),
+    }
+}
+
+pub async fn a_long_backlog_of_one_endpoint_does_not_hide_the_others(store: Store) {
+    let account = store.account().await;
+    let busy = endpoint(&store, account, "[]", true);
+    created_customers(&store, account, "busy", 30).await;
+    let other_account = store.account().await;
+    let quiet = endpoint(&store, other_account, "[]", true);
+    created_customers(&store, other_account, "quiet", 1).await;
+
+    // The 30 deliveries to `busy` are all older than the one to `quiet`.
+    let first = store.outbox.claim(&deliveries(5, Some(2))).await.unwrap();
+    let mut got: Vec<Uuid> = first.iter().map(endpoint_of).collect();
+    got.sort();
+    let mut expected = vec![busy, busy, quiet];
+    expected.sort();
+    assert_eq!(got, expected);
+    // `busy` is at its share: nothing more for anyone until one of its attempts ends.
+    assert!(store
+        .outbox
+        .claim(&deliveries(5, Some(2)))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn racing_claimers_never_exceed_an_endpoints_share(store: Store) {
+    let account = store.account().await;
+    let target = endpoint(&store, account, "[]", true);
+    created_customers(&store, account, "race", 20).await;
+    let claims: Vec<_> = (0..8)
+        .map(|_| {
+            let outbox = Arc::clone(&store.outbox);
+            tokio::spawn(async move { outbox.claim(&deliveries(10, Some(3))).await })
+        })
+        .collect();
+    let mut leased = 0;
+    for claim in claims {
+        let jobs = claim.await.unwrap().unwrap();
+        assert!(jobs.iter().all(|j| endpoint_of(j) == target));
+        leased += jobs.len();
+    }
+    assert_eq!(
+        leased, 3,
+        "eight claimers at once share one endpoint's three leases"
+    );
+}
+
 /// Records every message; counts per Message-ID.
 #[derive(Default)]
 struct RecordingMailer {
@@ -496,5 +561,7 @@ crate::stores::contract_suite!(
     an_event_is_delivered_once_to_each_enabled_endpoint_that_subscribes,
     an_event_nobody_receives_is_not_kept,
     no_endpoint_holds_more_leases_than_its_share,
+    a_long_backlog_of_one_endpoint_does_not_hide_the_others,
+    racing_claimers_never_exceed_an_endpoints_share,
     racing_workers_send_every_job_exactly_once,
 );

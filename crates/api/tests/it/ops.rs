@@ -50,13 +50,15 @@ async fn readyz_follows_the_store() {
 
 #[actix_web::test]
 async fn metrics_count_requests_by_route_template_and_show_pool_and_every_outbox_kind() {
+    // The backlog is read once: the second scrape, within seconds, shows the same figures
+    // without querying the store again.
     let mut health = MockStoreHealth::new();
     health.expect_pool_state().returning(|| ports::PoolState {
         in_use: 2,
         idle: 3,
         waiting: 1,
     });
-    health.expect_outbox_backlogs().returning(|| {
+    health.expect_outbox_backlogs().times(1).returning(|| {
         Ok(vec![
             (
                 ports::JobKind::KycMail,
@@ -92,10 +94,11 @@ async fn metrics_count_requests_by_route_template_and_show_pool_and_every_outbox
                 .method(actix_web::http::Method::from_bytes(b"AAAA1").unwrap())
                 .uri("/healthz"),
             test::TestRequest::get().uri("/metrics"),
+            test::TestRequest::get().uri("/metrics"),
         ],
     )
     .await;
-    let text = replies[4].body.as_str().unwrap();
+    let text = replies[5].body.as_str().unwrap();
     assert!(
         text.contains(r#"http_requests_total{method="OTHER",route="/healthz",status="405"} 1"#),
         "{text}"

@@ -1,6 +1,7 @@
-//! The outbox engine: one worker per job kind claims due jobs, runs up to `concurrency`
-//! of them at once through the kind's [`JobHandler`], and records each outcome — delivered,
-//! retried on the kind's schedule, or given up — with the effects the handler decides.
+//! The outbox engine: one worker per job kind claims due jobs, keeps up to `concurrency`
+//! of them in flight through the kind's [`JobHandler`] (a freed slot is filled by the next
+//! claim, not at the end of a round), and records each outcome — delivered, retried on the
+//! kind's schedule, or given up — with the effects the handler decides.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,15 +100,7 @@ impl OutboxWorker {
     /// Claims and handles one batch; returns how many jobs were attempted.
     pub async fn run_once(&self) -> Result<usize, RepositoryError> {
         let claimed_at = Instant::now();
-        let jobs = self
-            .outbox
-            .claim(&ClaimRequest {
-                kind: self.handler.kind(),
-                limit: self.settings.batch_size,
-                lease: self.settings.lease,
-                per_endpoint: self.settings.per_endpoint,
-            })
-            .await?;
+        let jobs = self.claim(self.settings.batch_size).await?;
         let results: Vec<Result<Handled, RepositoryError>> = futures_util::stream::iter(jobs)
             .map(|job| self.handle(job, claimed_at))
             .buffer_unordered(self.settings.concurrency.max(1))
@@ -221,31 +214,100 @@ impl OutboxWorker {
         Ok(Handled::Finished)
     }
 
-    /// Polls every `poll_interval` until `shutdown` turns true; finishes the round in hand
-    /// before stopping.
+    /// Claims up to `limit` due jobs of the worker's kind.
+    async fn claim(&self, limit: u32) -> Result<Vec<OutboxJob>, RepositoryError> {
+        self.outbox
+            .claim(&ClaimRequest {
+                kind: self.handler.kind(),
+                limit,
+                lease: self.settings.lease,
+                per_endpoint: self.settings.per_endpoint,
+            })
+            .await
+    }
+
+    /// Runs until `shutdown` turns true, keeping up to `concurrency` attempts in flight:
+    /// whenever an attempt ends, its slot is filled by a new claim, so one slow attempt
+    /// (a receiver that never answers, held for the whole send timeout) delays nothing
+    /// but itself — no round waits for its slowest job. With nothing due it polls every
+    /// `poll_interval`. On shutdown it claims nothing more and lets the attempts in
+    /// flight finish.
     pub async fn run(
         self,
         poll_interval: Duration,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
         let kind = self.handler.kind().as_str();
+        let concurrency = self.settings.concurrency.max(1);
+        let this = Arc::new(self);
+        let mut in_flight: tokio::task::JoinSet<Result<Handled, RepositoryError>> =
+            tokio::task::JoinSet::new();
         tracing::info!(kind, "outbox worker started");
         while !*shutdown.borrow() {
-            let attempted = match self.run_once().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(kind, error = %e, "outbox worker could not reach the store");
-                    0
-                }
-            };
-            if attempted == 0 {
-                tokio::select! {
-                    _ = shutdown.changed() => {}
-                    () = tokio::time::sleep(poll_interval) => {}
+            let free = concurrency.saturating_sub(in_flight.len());
+            let mut claimed = 0;
+            if free > 0 {
+                let limit = this
+                    .settings
+                    .batch_size
+                    .min(u32::try_from(free).unwrap_or(u32::MAX));
+                let claimed_at = Instant::now();
+                match this.claim(limit).await {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let worker = Arc::clone(&this);
+                            in_flight.spawn(async move { worker.handle(job, claimed_at).await });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(kind, error = %e, "outbox worker could not reach the store");
+                    }
                 }
             }
+            // Claimed a full share and slots are left: claim again at once. Otherwise wait
+            // for a slot to free, for new work to fall due, or for the end.
+            if claimed == 0 || in_flight.len() >= concurrency {
+                let idle = claimed == 0;
+                tokio::select! {
+                    Some(ended) = in_flight.join_next(), if !in_flight.is_empty() => {
+                        this.settle(ended).await;
+                    }
+                    _ = shutdown.changed() => {}
+                    () = tokio::time::sleep(poll_interval), if idle => {}
+                }
+            }
+            while let Some(ended) = in_flight.try_join_next() {
+                this.settle(ended).await;
+            }
+        }
+        while let Some(ended) = in_flight.join_next().await {
+            this.settle(ended).await;
         }
         tracing::info!(kind, "outbox worker stopped");
+    }
+
+    /// What to do when an attempt of [`run`](Self::run) ended: give back a job it never
+    /// started, log a store failure or a panic (the job's lease runs out and it comes back).
+    async fn settle(
+        &self,
+        ended: Result<Result<Handled, RepositoryError>, tokio::task::JoinError>,
+    ) {
+        let kind = self.handler.kind().as_str();
+        match ended {
+            Ok(Ok(Handled::Finished)) => {}
+            Ok(Ok(Handled::NotStarted(id))) => {
+                if let Err(e) = self.outbox.release(vec![id]).await {
+                    tracing::warn!(kind, error = %e, "could not give back a job not started");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(kind, error = %e, "outbox worker could not record an attempt");
+            }
+            Err(e) => {
+                tracing::error!(kind, error = %e, "an outbox attempt panicked; its lease will bring the job back");
+            }
+        }
     }
 }
 

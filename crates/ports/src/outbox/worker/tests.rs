@@ -259,3 +259,65 @@ async fn the_worker_stops_when_told() {
         .unwrap()
         .unwrap();
 }
+
+/// A handler whose job 1 never ends (a receiver that never answers) and whose others end
+/// at once, counting those.
+struct OneStuckHandler {
+    quick_done: AtomicUsize,
+}
+
+#[async_trait]
+impl JobHandler for OneStuckHandler {
+    fn kind(&self) -> JobKind {
+        JobKind::KycMail
+    }
+
+    async fn attempt(&self, job: &OutboxJob) -> Attempted {
+        if job.attempt == 1 {
+            std::future::pending::<()>().await;
+        }
+        self.quick_done.fetch_add(1, Ordering::SeqCst);
+        Attempted::Delivered { http_status: None }
+    }
+
+    async fn on_end(
+        &self,
+        _job: &OutboxJob,
+        _delivered: bool,
+        _at: chrono::DateTime<Utc>,
+    ) -> Result<Effects, RepositoryError> {
+        Ok(Effects::default())
+    }
+}
+
+#[tokio::test]
+async fn a_stuck_attempt_holds_its_slot_only_and_the_others_keep_flowing() {
+    // Jobs 1..=6, handed out two at a time as slots free: job 1 never ends.
+    let queue = Arc::new(std::sync::Mutex::new((1..=6).map(job).collect::<Vec<_>>()));
+    let mut outbox = MockOutbox::new();
+    let handed = Arc::clone(&queue);
+    outbox.expect_claim().returning(move |r| {
+        let mut queue = handed.lock().unwrap();
+        let n = queue.len().min(r.limit as usize);
+        Ok(queue.drain(..n).collect())
+    });
+    outbox.expect_finish().returning(|_, _, _| Ok(()));
+    let handler = Arc::new(OneStuckHandler {
+        quick_done: AtomicUsize::new(0),
+    });
+    let mut two = settings(Duration::from_secs(3600));
+    two.concurrency = 2;
+    let worker = OutboxWorker::new(Arc::new(outbox), handler.clone(), two);
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(Duration::from_millis(10), rx));
+    // A round-by-round worker would wait for job 1 with the first batch and never get
+    // further; this one fills the free slot again and again.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while handler.quick_done.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the jobs behind the stuck one were all delivered");
+    running.abort();
+}

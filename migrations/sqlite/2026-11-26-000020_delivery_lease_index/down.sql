@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS outbox_jobs_leased_idx;
