@@ -36,13 +36,14 @@ use diesel::expression::{
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{Column, QueryResult, RunQueryDsl};
 
-use super::schema::customers;
+use super::schema::{customers, outbox_jobs};
 use super::sql_types::{DbTimestamp, DbUuid, Id, Timestamp};
 
-/// Customers listed after the cursor `(at, id)` in newest-first order: created earlier,
-/// or at the same time with a smaller id — `(created_at, id) < (at, id)`.
+/// Rows listed after the cursor `(at, id)` in newest-first order: created earlier, or at
+/// the same time with a smaller id — `(created_at, id) < (at, id)` over the columns `C`
+/// (customers' by default; an endpoint's deliveries: [`ListedAfter::deliveries`]).
 ///
 /// Diesel has no row-value comparison, and the spelled-out equivalent
 /// `created_at < t OR (created_at = t AND id < i)` cannot bound an index range: the
@@ -51,35 +52,52 @@ use super::sql_types::{DbTimestamp, DbUuid, Id, Timestamp};
 /// it. A row comparison is one range condition on the listing indexes, on PostgreSQL and
 /// SQLite alike, so a page reads its own rows.
 #[derive(Debug, Clone, Copy, QueryId)]
-pub(super) struct ListedAfter {
+pub(super) struct ListedAfter<C = (customers::created_at, customers::id)> {
+    columns: C,
     at: Timestamp,
     id: Id,
 }
 
 impl ListedAfter {
-    /// The condition for the cursor `(at, id)`.
+    /// The condition for the cursor `(at, id)` over customers.
     pub fn new(at: Timestamp, id: Id) -> Self {
-        Self { at, id }
+        Self {
+            columns: (customers::created_at, customers::id),
+            at,
+            id,
+        }
     }
 }
 
-impl Expression for ListedAfter {
+impl ListedAfter<(outbox_jobs::created_at, outbox_jobs::id)> {
+    /// The condition for the cursor `(at, id)` over an endpoint's deliveries (their
+    /// outbox jobs), whose listing index is `(endpoint_id, created_at DESC, id DESC)`.
+    pub fn deliveries(at: Timestamp, id: Id) -> Self {
+        Self {
+            columns: (outbox_jobs::created_at, outbox_jobs::id),
+            at,
+            id,
+        }
+    }
+}
+
+impl<C> Expression for ListedAfter<C> {
     type SqlType = Bool;
 }
 
-impl<DB> QueryFragment<DB> for ListedAfter
+impl<DB, At, Key> QueryFragment<DB> for ListedAfter<(At, Key)>
 where
     DB: Backend + HasSqlType<DbTimestamp> + HasSqlType<DbUuid>,
     Timestamp: ToSql<DbTimestamp, DB>,
     Id: ToSql<DbUuid, DB>,
-    customers::created_at: QueryFragment<DB>,
-    customers::id: QueryFragment<DB>,
+    At: Column<SqlType = DbTimestamp> + QueryFragment<DB>,
+    Key: Column<SqlType = DbUuid> + QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("(");
-        customers::created_at.walk_ast(out.reborrow())?;
+        self.columns.0.walk_ast(out.reborrow())?;
         out.push_sql(", ");
-        customers::id.walk_ast(out.reborrow())?;
+        self.columns.1.walk_ast(out.reborrow())?;
         out.push_sql(") < (");
         out.push_bind_param::<DbTimestamp, _>(&self.at)?;
         out.push_sql(", ");
@@ -89,21 +107,21 @@ where
     }
 }
 
-impl<QS> AppearsOnTable<QS> for ListedAfter
+impl<QS, At, Key> AppearsOnTable<QS> for ListedAfter<(At, Key)>
 where
-    customers::created_at: AppearsOnTable<QS>,
-    customers::id: AppearsOnTable<QS>,
+    At: AppearsOnTable<QS>,
+    Key: AppearsOnTable<QS>,
 {
 }
 
-impl<QS> SelectableExpression<QS> for ListedAfter
+impl<QS, At, Key> SelectableExpression<QS> for ListedAfter<(At, Key)>
 where
-    customers::created_at: SelectableExpression<QS>,
-    customers::id: SelectableExpression<QS>,
+    At: SelectableExpression<QS>,
+    Key: SelectableExpression<QS>,
 {
 }
 
-impl ValidGrouping<()> for ListedAfter {
+impl<C> ValidGrouping<()> for ListedAfter<C> {
     type IsAggregate = is_aggregate::Never;
 }
 
