@@ -15,7 +15,8 @@
 //! - a statement that has one index only it can use keeps its cached plan: the lookup by
 //!   primary key alone (see `CustomerRepository::find`), the listing on its
 //!   `(…, created_at DESC, id DESC)` indexes, which alone give its order, with the cursor
-//!   as one row comparison ([`ListedAfter`]);
+//!   as one row comparison ([`ListedAfter`]) — and so an endpoint's deliveries on
+//!   `outbox_jobs_endpoint_idx` ([`ListedAfter::deliveries`], with a literal page size);
 //! - a statement that several indexes fit when the table is small is sent unprepared,
 //!   so PostgreSQL plans it for its values, and the table's current size, every time:
 //!   every condition on the e-mail address ([`EmailIs`]), whose index competes with the
@@ -281,6 +282,14 @@ mod tests {
         assert!(
             lite.contains(r#"(`customers`.`created_at`, `customers`.`id`) < (?, ?)"#),
             "{lite}"
+        );
+        let deliveries = super::outbox_jobs::table
+            .filter(ListedAfter::deliveries(at, id))
+            .select(super::outbox_jobs::id);
+        let pg = debug_query::<diesel::pg::Pg, _>(&deliveries).to_string();
+        assert!(
+            pg.contains(r#"("outbox_jobs"."created_at", "outbox_jobs"."id") < ($1, $2)"#),
+            "{pg}"
         );
     }
 }

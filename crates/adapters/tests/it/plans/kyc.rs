@@ -10,7 +10,7 @@ use ports::{ApplyOutcome, EventReceipt, KycChange, KycReportRecord, SyncClaim};
 use ports::{KycReports as _, KycSyncQueue as _};
 
 use super::check::{Index, Probe};
-use super::{Fixture, Statement};
+use super::Statement;
 
 /// A report that writes only its receipt, or only `changes`.
 fn report(receipt: Option<EventReceipt>, changes: Vec<KycChange>) -> KycReportRecord {
