@@ -13,6 +13,7 @@ use ports::webhooks::{
 use ports::{JobId, JobKind, RepositoryError, WebhookDeliveries};
 
 use super::schema::{outbox_jobs, webhook_endpoints, webhook_events};
+use super::shapes::{page_size, LimitedTo, ListedAfter};
 use super::sql_types::{Id, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -103,23 +104,25 @@ impl Store {
                 per_backend!(conn => {
                     let mut query = deliveries_of(account, endpoint).into_boxed();
                     // On SQLite, times and UUIDs are fixed-width text: text order is
-                    // the order PostgreSQL uses for its native types.
+                    // the order PostgreSQL uses for its native types. The cursor is one
+                    // row comparison and the page size a literal, as for customers (see
+                    // `shapes`): a page reads its own rows off `outbox_jobs_endpoint_idx`.
                     if let Some(after) = after {
-                        let (at, id) = (Timestamp(after.created_at), Id(after.id.0));
-                        query = query.filter(
-                            outbox_jobs::created_at
-                                .lt(at)
-                                .or(outbox_jobs::created_at.eq(at).and(outbox_jobs::id.lt(id))),
-                        );
+                        query = query.filter(ListedAfter::deliveries(
+                            Timestamp(after.created_at),
+                            Id(after.id.0),
+                        ));
                     }
-                    query
-                        .order((outbox_jobs::created_at.desc(), outbox_jobs::id.desc()))
-                        .limit(i64::from(limit))
-                        .load(conn)
+                    let page = query
+                        .order((outbox_jobs::created_at.desc(), outbox_jobs::id.desc()));
+                    LimitedTo::new(page, page_size(limit)).load(conn)
                 })
             })
             .await?;
-        rows.into_iter().map(DeliveryRow::into_record).collect()
+        rows.into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(DeliveryRow::into_record)
+            .collect()
     }
 
     /// See [`ports::WebhookEndpointRepository::find_delivery`].

@@ -15,7 +15,8 @@
 //! - a statement that has one index only it can use keeps its cached plan: the lookup by
 //!   primary key alone (see `CustomerRepository::find`), the listing on its
 //!   `(…, created_at DESC, id DESC)` indexes, which alone give its order, with the cursor
-//!   as one row comparison ([`ListedAfter`]);
+//!   as one row comparison ([`ListedAfter`]) — and so an endpoint's deliveries on
+//!   `outbox_jobs_endpoint_idx` ([`ListedAfter::deliveries`], with a literal page size);
 //! - a statement that several indexes fit when the table is small is sent unprepared,
 //!   so PostgreSQL plans it for its values, and the table's current size, every time:
 //!   every condition on the e-mail address ([`EmailIs`]), whose index competes with the
@@ -36,13 +37,14 @@ use diesel::expression::{
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::{Column, QueryResult, RunQueryDsl};
 
-use super::schema::customers;
+use super::schema::{customers, outbox_jobs};
 use super::sql_types::{DbTimestamp, DbUuid, Id, Timestamp};
 
-/// Customers listed after the cursor `(at, id)` in newest-first order: created earlier,
-/// or at the same time with a smaller id — `(created_at, id) < (at, id)`.
+/// Rows listed after the cursor `(at, id)` in newest-first order: created earlier, or at
+/// the same time with a smaller id — `(created_at, id) < (at, id)` over the columns `C`
+/// (customers' by default; an endpoint's deliveries: [`ListedAfter::deliveries`]).
 ///
 /// Diesel has no row-value comparison, and the spelled-out equivalent
 /// `created_at < t OR (created_at = t AND id < i)` cannot bound an index range: the
@@ -51,35 +53,52 @@ use super::sql_types::{DbTimestamp, DbUuid, Id, Timestamp};
 /// it. A row comparison is one range condition on the listing indexes, on PostgreSQL and
 /// SQLite alike, so a page reads its own rows.
 #[derive(Debug, Clone, Copy, QueryId)]
-pub(super) struct ListedAfter {
+pub(super) struct ListedAfter<C = (customers::created_at, customers::id)> {
+    columns: C,
     at: Timestamp,
     id: Id,
 }
 
 impl ListedAfter {
-    /// The condition for the cursor `(at, id)`.
+    /// The condition for the cursor `(at, id)` over customers.
     pub fn new(at: Timestamp, id: Id) -> Self {
-        Self { at, id }
+        Self {
+            columns: (customers::created_at, customers::id),
+            at,
+            id,
+        }
     }
 }
 
-impl Expression for ListedAfter {
+impl ListedAfter<(outbox_jobs::created_at, outbox_jobs::id)> {
+    /// The condition for the cursor `(at, id)` over an endpoint's deliveries (their
+    /// outbox jobs), whose listing index is `(endpoint_id, created_at DESC, id DESC)`.
+    pub fn deliveries(at: Timestamp, id: Id) -> Self {
+        Self {
+            columns: (outbox_jobs::created_at, outbox_jobs::id),
+            at,
+            id,
+        }
+    }
+}
+
+impl<C> Expression for ListedAfter<C> {
     type SqlType = Bool;
 }
 
-impl<DB> QueryFragment<DB> for ListedAfter
+impl<DB, At, Key> QueryFragment<DB> for ListedAfter<(At, Key)>
 where
     DB: Backend + HasSqlType<DbTimestamp> + HasSqlType<DbUuid>,
     Timestamp: ToSql<DbTimestamp, DB>,
     Id: ToSql<DbUuid, DB>,
-    customers::created_at: QueryFragment<DB>,
-    customers::id: QueryFragment<DB>,
+    At: Column<SqlType = DbTimestamp> + QueryFragment<DB>,
+    Key: Column<SqlType = DbUuid> + QueryFragment<DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_sql("(");
-        customers::created_at.walk_ast(out.reborrow())?;
+        self.columns.0.walk_ast(out.reborrow())?;
         out.push_sql(", ");
-        customers::id.walk_ast(out.reborrow())?;
+        self.columns.1.walk_ast(out.reborrow())?;
         out.push_sql(") < (");
         out.push_bind_param::<DbTimestamp, _>(&self.at)?;
         out.push_sql(", ");
@@ -89,21 +108,21 @@ where
     }
 }
 
-impl<QS> AppearsOnTable<QS> for ListedAfter
+impl<QS, At, Key> AppearsOnTable<QS> for ListedAfter<(At, Key)>
 where
-    customers::created_at: AppearsOnTable<QS>,
-    customers::id: AppearsOnTable<QS>,
+    At: AppearsOnTable<QS>,
+    Key: AppearsOnTable<QS>,
 {
 }
 
-impl<QS> SelectableExpression<QS> for ListedAfter
+impl<QS, At, Key> SelectableExpression<QS> for ListedAfter<(At, Key)>
 where
-    customers::created_at: SelectableExpression<QS>,
-    customers::id: SelectableExpression<QS>,
+    At: SelectableExpression<QS>,
+    Key: SelectableExpression<QS>,
 {
 }
 
-impl ValidGrouping<()> for ListedAfter {
+impl<C> ValidGrouping<()> for ListedAfter<C> {
     type IsAggregate = is_aggregate::Never;
 }
 
@@ -263,6 +282,14 @@ mod tests {
         assert!(
             lite.contains(r#"(`customers`.`created_at`, `customers`.`id`) < (?, ?)"#),
             "{lite}"
+        );
+        let deliveries = super::outbox_jobs::table
+            .filter(ListedAfter::deliveries(at, id))
+            .select(super::outbox_jobs::id);
+        let pg = debug_query::<diesel::pg::Pg, _>(&deliveries).to_string();
+        assert!(
+            pg.contains(r#"("outbox_jobs"."created_at", "outbox_jobs"."id") < ($1, $2)"#),
+            "{pg}"
         );
     }
 }

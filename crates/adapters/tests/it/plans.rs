@@ -7,29 +7,35 @@
 //! then the plan that connection uses for the statement is read back — on PostgreSQL with
 //! `EXPLAIN (FORMAT JSON) EXECUTE` of Diesel's cached prepared statement, on SQLite with
 //! `EXPLAIN QUERY PLAN` — before and after ANALYZE. A statement added to a hot path is one
-//! more entry in [`statements`].
+//! more entry in its area's list: `customers` (registration, reads, listings, the KYC-mail
+//! claim, the account lookup), `idempotency` (every keyed POST), `kyc` (every provider
+//! webhook, the sync poller), `webhooks` (every event written, the deliveries listing).
 
 mod check;
+mod customers;
 mod fill;
+mod idempotency;
+mod kyc;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicU32;
 
 use chrono::{DateTime, Utc};
-use domain::{AccountId, CustomerEmail, CustomerId, KycStatus};
-use ports::AccountRepository as _;
-use ports::{CustomerCursor, CustomerFilter, CustomerRepository as _, Outbox as _};
+use domain::{AccountId, Customer, CustomerId, EndpointId};
+use ports::{CustomerRepository as _, WebhookEndpointRepository as _};
 use testkit::{register_account, registration, sample_customer, TempSqlite, TestPostgres};
-
-use check::{Index, Probe};
 
 /// What the statements run with: the account that grows, and values to look up.
 pub struct Fixture {
     account: AccountId,
+    /// The account's first customer.
+    first: Customer,
     customer: CustomerId,
     cursor: DateTime<Utc>,
+    /// The account's webhook endpoint, which receives every event written.
+    endpoint: EndpointId,
     inserted: AtomicU32,
 }
 
@@ -45,6 +51,10 @@ impl Fixture {
 
     fn cursor(&self) -> String {
         format!("'{}'", self.cursor.to_rfc3339())
+    }
+
+    fn endpoint(&self) -> String {
+        format!("'{}'", self.endpoint.0)
     }
 }
 
@@ -62,248 +72,20 @@ pub struct Statement {
     /// an INSERT's VALUES, whose plan does not depend on them).
     pub params: Option<fn(&Fixture) -> Vec<String>>,
     /// The plan it must have.
-    pub probe: Probe,
-}
-
-fn email(raw: &str) -> CustomerEmail {
-    CustomerEmail::parse(raw).unwrap()
-}
-
-fn cursor(f: &Fixture) -> Option<CustomerCursor> {
-    Some(CustomerCursor {
-        created_at: f.cursor,
-        id: f.customer,
-    })
-}
-
-fn filter(email_: Option<&str>, kyc_status: Option<KycStatus>) -> CustomerFilter {
-    CustomerFilter {
-        email: email_.map(str::to_owned),
-        kyc_status,
-    }
-}
-
-/// Whether `sql` reads customers under these conditions: the e-mail filter, the KYC
-/// status filter, the cursor, and a page's ordering.
-fn customers_where(sql: &str, email_: bool, kyc: bool, cursor: bool, page: bool) -> bool {
-    let Some((head, cond)) = sql.split_once(" where ") else {
-        return false;
-    };
-    head.starts_with("select customers.id")
-        && cond.contains("lower(customers.email) =") == email_
-        && cond.contains("customers.kyc_status =") == kyc
-        && cond.contains("(customers.created_at, customers.id) <") == cursor
-        && cond.contains(" order by ") == page
+    pub probe: check::Probe,
 }
 
 /// The statements of the hot paths, each with the plan it must keep.
 pub fn statements() -> Vec<Statement> {
-    vec![
-        Statement {
-            name: "duplicate check",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.email_exists(f.account, &email("probe@example.com"))
-                        .await
-                        .unwrap();
-                })
-            },
-            sql: |sql| sql.starts_with("select exists"),
-            params: Some(|f| vec![f.account(), "'probe@example.com'".into()]),
-            probe: Probe::uses(Index::Named("customers_account_email_key"))
-                .pg_cond(&["account_id =", "lower(email) ="])
-                .sqlite_cond(&["account_id=?", "<expr>=?"]),
-        },
-        Statement {
-            name: "insert",
-            run: |s, f| {
-                Box::pin(async move {
-                    let n = f.inserted.fetch_add(1, Ordering::Relaxed);
-                    let customer = sample_customer(f.account, &format!("new{n}@example.com"));
-                    s.insert(&registration(&customer)).await.unwrap();
-                })
-            },
-            sql: |sql| sql.starts_with("insert into customers"),
-            params: None,
-            probe: Probe::no_full_scan(),
-        },
-        Statement {
-            name: "get by id",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.find(f.account, f.customer).await.unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, false, false, false, false),
-            params: Some(|f| vec![f.customer(), "1".into()]),
-            probe: Probe::uses(Index::PrimaryKey("customers"))
-                .pg_cond(&["(id ="])
-                .sqlite_cond(&["id=?"]),
-        },
-        Statement {
-            name: "list page",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(f.account, &filter(None, None), None, 21)
-                        .await
-                        .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, false, false, false, true),
-            params: Some(|f| vec![f.account()]),
-            probe: Probe::uses(Index::Named("customers_account_created_idx"))
-                .pg_cond(&["account_id ="])
-                .sqlite_cond(&["account_id=?"])
-                .in_index_order(),
-        },
-        Statement {
-            name: "list page after a cursor",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(f.account, &filter(None, None), cursor(f), 21)
-                        .await
-                        .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, false, false, true, true),
-            params: Some(|f| vec![f.account(), f.cursor(), f.customer()]),
-            probe: Probe::uses(Index::Named("customers_account_created_idx"))
-                .pg_cond(&["account_id =", "ROW(created_at, id) <"])
-                .sqlite_cond(&["account_id=?", "(created_at,id)<(?,?)"])
-                .in_index_order(),
-        },
-        Statement {
-            name: "list page by e-mail",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(
-                        f.account,
-                        &filter(Some("probe@example.com"), None),
-                        None,
-                        21,
-                    )
-                    .await
-                    .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, true, false, false, true),
-            params: Some(|f| vec![f.account(), "'probe@example.com'".into()]),
-            probe: Probe::uses(Index::Named("customers_account_email_key"))
-                .pg_cond(&["account_id =", "lower(email) ="])
-                .sqlite_cond(&["account_id=?", "<expr>=?"]),
-        },
-        Statement {
-            name: "list page by e-mail after a cursor",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(
-                        f.account,
-                        &filter(Some("probe@example.com"), None),
-                        cursor(f),
-                        21,
-                    )
-                    .await
-                    .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, true, false, true, true),
-            params: Some(|f| {
-                vec![
-                    f.account(),
-                    "'probe@example.com'".into(),
-                    f.cursor(),
-                    f.customer(),
-                ]
-            }),
-            probe: Probe::uses(Index::Named("customers_account_email_key"))
-                .pg_cond(&["account_id =", "lower(email) ="])
-                .sqlite_cond(&["account_id=?", "<expr>=?"]),
-        },
-        Statement {
-            name: "list page by KYC status",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(
-                        f.account,
-                        &filter(None, Some(KycStatus::Approved)),
-                        None,
-                        21,
-                    )
-                    .await
-                    .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, false, true, false, true),
-            params: Some(|f| vec![f.account(), "'approved'".into()]),
-            probe: Probe::uses(Index::Named("customers_account_kyc_status_idx"))
-                .pg_cond(&["account_id =", "kyc_status ="])
-                .sqlite_cond(&["account_id=?", "kyc_status=?"])
-                .in_index_order(),
-        },
-        Statement {
-            name: "list page by KYC status after a cursor",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.list(
-                        f.account,
-                        &filter(None, Some(KycStatus::Approved)),
-                        cursor(f),
-                        21,
-                    )
-                    .await
-                    .unwrap();
-                })
-            },
-            sql: |sql| customers_where(sql, false, true, true, true),
-            params: Some(|f| vec![f.account(), "'approved'".into(), f.cursor(), f.customer()]),
-            probe: Probe::uses(Index::Named("customers_account_kyc_status_idx"))
-                .pg_cond(&["account_id =", "kyc_status =", "ROW(created_at, id) <"])
-                .sqlite_cond(&["account_id=?", "kyc_status=?", "(created_at,id)<(?,?)"])
-                .in_index_order(),
-        },
-        Statement {
-            name: "outbox claim",
-            run: |s, _| {
-                Box::pin(async move {
-                    s.claim(&ports::ClaimRequest {
-                        kind: ports::JobKind::KycMail,
-                        limit: 20,
-                        lease: Duration::from_secs(60),
-                        per_endpoint: None,
-                    })
-                    .await
-                    .unwrap();
-                })
-            },
-            sql: |sql| {
-                sql.starts_with("select outbox_jobs.id, outbox_jobs.endpoint_id from outbox_jobs")
-            },
-            params: Some(|_| {
-                vec![
-                    "'kyc_mail'".into(),
-                    "now()".into(),
-                    "now()".into(),
-                    "20".into(),
-                ]
-            }),
-            probe: Probe::uses(Index::Named("outbox_jobs_due_idx"))
-                .pg_cond(&["next_attempt_at <="])
-                .sqlite_cond(&["next_attempt_at<?"]),
-        },
-        Statement {
-            name: "account lookup",
-            run: |s, f| {
-                Box::pin(async move {
-                    s.find_account(f.account).await.unwrap();
-                })
-            },
-            sql: |sql| sql.starts_with("select accounts.id"),
-            params: Some(|f| vec![f.account(), "1".into()]),
-            probe: Probe::uses(Index::PrimaryKey("accounts"))
-                .pg_cond(&["(id ="])
-                .sqlite_cond(&["id=?"]),
-        },
+    [
+        customers::statements(),
+        idempotency::statements(),
+        kyc::statements(),
+        webhooks::statements(),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Runs every statement more than five times on empty tables, recording the SQL each sent.
@@ -337,10 +119,17 @@ async fn fixture_on(store: &adapters::Store) -> Fixture {
     let account = register_account(store).await;
     let first = sample_customer(account, "first@example.com");
     store.insert(&registration(&first)).await.unwrap();
+    let endpoint = webhooks::endpoint_of(account);
+    store
+        .insert_endpoint(&endpoint, &webhooks::sealed(), 10, None)
+        .await
+        .unwrap();
     Fixture {
         account,
         customer: first.id,
         cursor: first.created_at,
+        first,
+        endpoint: endpoint.id,
         inserted: AtomicU32::new(0),
     }
 }
@@ -358,7 +147,7 @@ async fn postgres_statements_keep_their_index_as_tables_grow() {
     let fixture = fixture_on(&store).await;
     let sql = warm_up(&store, &fixture, &recorder).await;
 
-    fill::postgres(db.url(), fixture.account);
+    fill::postgres(db.url(), &fixture);
     for analyzed in [false, true] {
         if analyzed {
             fill::analyze_postgres(db.url());
@@ -380,7 +169,7 @@ async fn sqlite_statements_keep_their_index_as_tables_grow() {
     let fixture = fixture_on(&store).await;
     let sql = warm_up(&store, &fixture, &recorder).await;
 
-    fill::sqlite(&file.path(), fixture.account);
+    fill::sqlite(&file.path(), &fixture);
     for analyzed in [false, true] {
         if analyzed {
             fill::analyze_sqlite(&file.path());
