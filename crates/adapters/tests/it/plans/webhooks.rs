@@ -1,6 +1,7 @@
 //! Outgoing webhooks: the account's enabled endpoints, read whenever an event is written
 //! (every registration, change, KYC report and erasure that has one), and an endpoint's
-//! deliveries page by page. The delivery outbox claim is not here yet.
+//! deliveries page by page, and the claim of due deliveries (its count of the leases in
+//! flight, and its look along the queue).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use domain::{
     WebhookEventType, WebhookUrl,
 };
 use ports::webhooks::{DeliveryCursor, SealedSecret};
-use ports::{CustomerRepository as _, WebhookEndpointRepository as _};
+use ports::{CustomerRepository as _, Outbox as _, WebhookEndpointRepository as _};
 use ports::{EventDraft, Events, JobId, Presenter};
 use testkit::{registration, sample_customer};
 
@@ -42,6 +43,23 @@ impl Presenter for Bodies {
     fn event_body(&self, draft: &EventDraft) -> String {
         format!("{{\"id\":\"{}\"}}", draft.id)
     }
+}
+
+/// Claims due deliveries as the webhook worker does (a share of three per endpoint).
+fn claim_deliveries<'a>(
+    s: &'a adapters::Store,
+    _f: &'a Fixture,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        s.claim(&ports::ClaimRequest {
+            kind: ports::JobKind::Webhook,
+            limit: 20,
+            lease: std::time::Duration::from_secs(60),
+            per_endpoint: Some(3),
+        })
+        .await
+        .unwrap();
+    })
 }
 
 fn cursor(f: &Fixture) -> Option<DeliveryCursor> {
@@ -119,6 +137,40 @@ pub fn statements() -> Vec<Statement> {
                 .pg_cond(&["endpoint_id =", "ROW(created_at, id) <"])
                 .sqlite_cond(&["endpoint_id=?", "(created_at,id)<(?,?)"])
                 .in_index_order(),
+        },
+        Statement {
+            name: "delivery claim: leases in flight per endpoint",
+            run: claim_deliveries,
+            sql: |sql| {
+                sql.starts_with("select outbox_jobs.endpoint_id, count(*) from outbox_jobs")
+                    && sql.contains("outbox_jobs.locked_until >")
+            },
+            params: Some(|_| vec!["'webhook'".into(), "now()".into()]),
+            probe: Probe::uses(Index::Named("outbox_jobs_leased_idx"))
+                .pg_cond(&["locked_until >"])
+                .sqlite_cond(&["locked_until>?"]),
+        },
+        Statement {
+            name: "delivery claim: due deliveries of endpoints below their share",
+            run: claim_deliveries,
+            sql: |sql| {
+                sql.starts_with("select outbox_jobs.id, outbox_jobs.endpoint_id from outbox_jobs")
+                    && sql.contains("outbox_jobs.locked_until")
+                    && sql.contains("outbox_jobs.endpoint_id")
+                    && !sql.contains(" count(")
+            },
+            params: Some(|_| {
+                vec![
+                    "'webhook'".into(),
+                    "now()".into(),
+                    "now()".into(),
+                    "'{00000000-0000-0000-0000-000000000000}'".into(),
+                    "16".into(),
+                ]
+            }),
+            probe: Probe::uses(Index::Named("outbox_jobs_due_idx"))
+                .pg_cond(&["next_attempt_at <="])
+                .sqlite_cond(&["next_attempt_at<?"]),
         },
     ]
 }
