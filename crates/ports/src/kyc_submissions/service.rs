@@ -179,7 +179,7 @@ pub(super) fn submission_update(
 }
 
 /// A terms-of-service acceptance received at `at`, as a KYC report about `customer`.
-fn acceptance_update(customer: &Customer, at: DateTime<Utc>) -> KycUpdate {
+fn acceptance_update(customer: &Customer) -> KycUpdate {
     // The report names its customer already; the target only says how the provider
     // knows it.
     let target = match (
@@ -198,7 +198,10 @@ fn acceptance_update(customer: &Customer, at: DateTime<Utc>) -> KycUpdate {
         tos_status: Some(TosStatus::Approved),
         rejection_reasons: None,
         provider_customer_id: None,
-        order: KycOrder::at(at),
+        // At the customer's watermark, not at `at`: the acceptance speaks only of the
+        // terms, so it must not make a provider report about the verification that was
+        // created before it but arrives after it look stale (ties are applied).
+        order: customer.kyc_as_of,
     }
 }
 
@@ -418,14 +421,14 @@ impl TermsOfService for KycSubmissionService {
             let Decision {
                 outcome,
                 change,
-                history,
+                mut history,
                 events,
-            } = decide(
-                &customer,
-                &acceptance_update(&customer, at),
-                at,
-                &self.events,
-            );
+            } = decide(&customer, &acceptance_update(&customer), at, &self.events);
+            // Recorded as of the acceptance, though decided at the customer's watermark
+            // (see `acceptance_update`).
+            if let Some(entry) = history.as_mut() {
+                entry.at = at;
+            }
             let acceptance = AgreementAcceptance {
                 customer_id,
                 agreement: agreement.clone(),

@@ -99,7 +99,10 @@ async fn a_terms_acceptance_is_stored_with_its_history_and_kyc_updated_event() {
     assert_eq!(change.customer.version, 4);
     assert_eq!(change.customer.kyc_state.tos_status, TosStatus::Approved);
     assert_eq!(change.customer.kyc_state.kyc_status, KycStatus::NotStarted);
-    assert_eq!(change.customer.kyc_as_of, KycOrder::at(acceptance.at));
+    // The watermark stays: the acceptance must not make an older verification report
+    // that arrives later look stale.
+    assert_eq!(change.customer.kyc_as_of, change.expected_as_of);
+    assert_ne!(change.customer.kyc_as_of, KycOrder::at(acceptance.at));
     assert_eq!(change.customer.updated_at, Some(acceptance.at));
     let history = acceptance.history.as_ref().expect("a history entry");
     assert_eq!(history.source, domain::KycSource::TosRedirect);
@@ -107,6 +110,7 @@ async fn a_terms_acceptance_is_stored_with_its_history_and_kyc_updated_event() {
     assert_eq!(history.to, KycStatus::NotStarted);
     assert_eq!(history.tos_status, TosStatus::Approved);
     assert!(history.applied);
+    assert_eq!(history.at, acceptance.at);
     let [event] = acceptance.events.as_slice() else {
         panic!("{:?}", acceptance.events)
     };
