@@ -196,15 +196,30 @@ pub enum KycSource {
     Poll,
     /// The sandbox provider (its pages, or its simulated outcomes).
     Sandbox,
+    /// The provider's answer to a KYC submission made through this API.
+    Api,
+    /// The terms-of-service acceptance the provider's hosted page redirected back with.
+    TosRedirect,
 }
 
 impl KycSource {
+    /// Every source.
+    pub const ALL: [Self; 5] = [
+        Self::Webhook,
+        Self::Poll,
+        Self::Sandbox,
+        Self::Api,
+        Self::TosRedirect,
+    ];
+
     /// The API's and the store's spelling.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
             Self::Poll => "poll",
             Self::Sandbox => "sandbox",
+            Self::Api => "api",
+            Self::TosRedirect => "tos_redirect",
         }
     }
 }
@@ -213,12 +228,13 @@ impl FromStr for KycSource {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "webhook" => Ok(Self::Webhook),
-            "poll" => Ok(Self::Poll),
-            "sandbox" => Ok(Self::Sandbox),
-            _ => Err("must be one of: webhook, poll, sandbox".into()),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|source| source.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(Self::as_str).collect();
+                format!("must be one of: {}", names.join(", "))
+            })
     }
 }
 
@@ -233,7 +249,7 @@ pub enum ProviderRef {
 
 /// A report of where a customer's verification stands, from any source, in the
 /// service's vocabulary. Fields the report does not speak of are `None` and leave the
-/// current value alone. Every source (webhook, poll, sandbox) takes the same path through
+/// current value alone. Every source (webhook, poll, sandbox, API submission, ToS redirect) takes the same path through
 /// the KYC lifecycle use case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KycUpdate {
@@ -279,6 +295,17 @@ mod tests {
             "{err}"
         );
         assert!("Approved".parse::<TosStatus>().is_err());
+    }
+
+    #[test]
+    fn sources_round_trip_through_their_spelling() {
+        for source in KycSource::ALL {
+            assert_eq!(source.as_str().parse::<KycSource>().unwrap(), source);
+        }
+        assert_eq!(KycSource::Api.as_str(), "api");
+        assert_eq!(KycSource::TosRedirect.as_str(), "tos_redirect");
+        let err = "redirect".parse::<KycSource>().unwrap_err();
+        assert!(err.contains("tos_redirect") && err.contains("api"), "{err}");
     }
 
     #[test]

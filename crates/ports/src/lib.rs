@@ -36,7 +36,7 @@ pub use idempotency::{
 };
 pub use kyc::{IssuedKycLink, KycLinkRequest, KycProvider, KycProviderError, ProviderKycState};
 pub use kyc_submissions::{
-    ClaimOutcome, CustomerKycChange, CustomerKycError, KycSubmissionRepository,
+    AgreementAcceptance, ClaimOutcome, CustomerKycError, KycSubmissionRepository,
     KycSubmissionRequest, KycSubmissionService, KycSubmitError, SubmissionAccepted,
     SubmissionClaim, SubmissionFinish, SubmissionPolicy, SubmitKyc, SubmitKycError, TermsOfService,
     TosLinkRequest,

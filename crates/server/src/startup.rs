@@ -137,8 +137,10 @@ impl Application {
         }
         let kyc_submissions = Arc::new(KycSubmissionService::new(
             stores.customers.clone(),
+            stores.directory.clone(),
             stores.submissions,
             kyc.clone(),
+            events.clone(),
             config.kyc.submission_policy(),
         ));
         let customers = Arc::new(CustomerService::new(

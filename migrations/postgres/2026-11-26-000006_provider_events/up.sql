@@ -22,7 +22,7 @@ CREATE TABLE kyc_history (
     from_status text        NOT NULL,
     to_status   text        NOT NULL,
     tos_status  text        NOT NULL CHECK (tos_status IN ('pending', 'approved')),
-    source      text        NOT NULL CHECK (source IN ('webhook', 'poll', 'sandbox')),
+    source      text        NOT NULL CHECK (source IN ('webhook', 'poll', 'sandbox', 'api', 'tos_redirect')),
     event_id    text,
     at          timestamptz NOT NULL,
     recorded_at timestamptz NOT NULL,

@@ -23,7 +23,7 @@ CREATE TABLE kyc_history (
     from_status TEXT    NOT NULL,
     to_status   TEXT    NOT NULL,
     tos_status  TEXT    NOT NULL CHECK (tos_status IN ('pending', 'approved')),
-    source      TEXT    NOT NULL CHECK (source IN ('webhook', 'poll', 'sandbox')),
+    source      TEXT    NOT NULL CHECK (source IN ('webhook', 'poll', 'sandbox', 'api', 'tos_redirect')),
     event_id    TEXT,
     at          TEXT    NOT NULL,
     recorded_at TEXT    NOT NULL,

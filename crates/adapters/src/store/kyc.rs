@@ -1,13 +1,17 @@
 //! The KYC lifecycle's store: a report's customers found by the provider's ids, a report's
 //! unit of work written in one transaction (receipt, compare-and-set changes, history,
-//! events), the history read back, and expired receipts deleted.
+//! events), the history read back, and expired receipts deleted. What a KYC change writes
+//! ([`KycWrites`]) is written the same way by the submissions' store, inside its own
+//! transactions ([`WriteKyc`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use diesel::sqlite::SqliteConnection;
 use domain::{Customer, CustomerId, KycHistoryEntry, ProviderRef};
-use ports::{KycChange, KycReportRecord, KycReports, Recorded, RepositoryError};
+use ports::{KycChange, KycReportRecord, KycReports, NewEvent, Recorded, RepositoryError};
 use uuid::Uuid;
 
 use super::events::write_events;
@@ -146,6 +150,86 @@ impl ChangeRow {
     }
 }
 
+/// What KYC changes write: each customer's change under its compare-and-set, the history
+/// entries and the outgoing events.
+pub(super) struct KycWrites {
+    changes: Vec<ChangeRow>,
+    history: Vec<HistoryRow>,
+    events: Vec<NewEvent>,
+}
+
+impl KycWrites {
+    /// The rows of `changes`, `history` and `events`.
+    pub(super) fn of<'a>(
+        changes: impl IntoIterator<Item = &'a KycChange>,
+        history: impl IntoIterator<Item = &'a KycHistoryEntry>,
+        events: &[NewEvent],
+    ) -> Self {
+        Self {
+            changes: changes.into_iter().map(ChangeRow::of).collect(),
+            history: history.into_iter().map(HistoryRow::from_domain).collect(),
+            events: events.to_vec(),
+        }
+    }
+}
+
+/// Writing [`KycWrites`] inside the caller's transaction.
+pub(super) trait WriteKyc {
+    /// Writes each change under its compare-and-set on the customer's version and
+    /// watermark, then the history and the events. A customer changed since it was read
+    /// is [`DieselError::RollbackTransaction`]: the caller's transaction is undone, and
+    /// the caller answers a conflict.
+    fn write_kyc(&mut self, writes: &KycWrites) -> QueryResult<()>;
+}
+
+/// Implements [`WriteKyc`] for each backend's connection, with one body.
+macro_rules! write_kyc_for {
+    ($($connection:ty),+) => {$(
+        impl WriteKyc for $connection {
+            fn write_kyc(&mut self, writes: &KycWrites) -> QueryResult<()> {
+                let conn = self;
+                for change in &writes.changes {
+                    let updated = diesel::update(
+                        customers::table
+                            .filter(customers::id.eq(change.id))
+                            .filter(customers::version.eq(change.expected_version))
+                            .filter(
+                                coalesce_time(customers::kyc_as_of, customers::created_at)
+                                    .eq(change.expected_at),
+                            )
+                            .filter(
+                                coalesce_number(customers::kyc_sequence, NO_SEQUENCE)
+                                    .eq(change.expected_sequence),
+                            ),
+                    )
+                    .set((
+                        customers::kyc_status.eq(change.kyc_status),
+                        customers::tos_status.eq(change.tos_status),
+                        customers::rejection_reasons.eq(&change.rejection_reasons),
+                        customers::kyc_sequence.eq(change.kyc_sequence),
+                        customers::kyc_as_of.eq(Some(change.kyc_as_of)),
+                        customers::provider_customer_id.eq(&change.provider_customer_id),
+                        customers::version.eq(change.version),
+                        customers::updated_at.eq(change.updated_at),
+                    ))
+                    .execute(conn)?;
+                    if updated == 0 {
+                        // Someone changed the customer since it was read: undo all.
+                        return Err(DieselError::RollbackTransaction);
+                    }
+                }
+                if !writes.history.is_empty() {
+                    diesel::insert_into(kyc_history::table)
+                        .values(&writes.history)
+                        .execute(conn)?;
+                }
+                write_events!(conn, &writes.events)
+            }
+        }
+    )+};
+}
+write_kyc_for!(PgConnection, SqliteConnection);
+
 #[async_trait]
 impl KycReports for Store {
     #[tracing::instrument(name = "store.customers_matching", skip_all, fields(db.backend = self.backend(), provider))]
@@ -186,9 +270,7 @@ impl KycReports for Store {
             received_at: Timestamp(r.received_at),
             outcome: r.outcome.as_str(),
         });
-        let changes: Vec<ChangeRow> = record.changes.iter().map(ChangeRow::of).collect();
-        let history: Vec<HistoryRow> = record.history.iter().map(HistoryRow::from_domain).collect();
-        let events = record.events.clone();
+        let writes = KycWrites::of(&record.changes, &record.history, &record.events);
         self.run(move |conn| {
             per_backend!(conn => {
                 let written = conn.write_transaction(|conn| {
@@ -201,42 +283,7 @@ impl KycReports for Store {
                             return Ok(Recorded::DuplicateEvent);
                         }
                     }
-                    for change in &changes {
-                        let updated = diesel::update(
-                            customers::table
-                                .filter(customers::id.eq(change.id))
-                                .filter(customers::version.eq(change.expected_version))
-                                .filter(
-                                    coalesce_time(customers::kyc_as_of, customers::created_at)
-                                        .eq(change.expected_at),
-                                )
-                                .filter(
-                                    coalesce_number(customers::kyc_sequence, NO_SEQUENCE)
-                                        .eq(change.expected_sequence),
-                                ),
-                        )
-                        .set((
-                            customers::kyc_status.eq(change.kyc_status),
-                            customers::tos_status.eq(change.tos_status),
-                            customers::rejection_reasons.eq(&change.rejection_reasons),
-                            customers::kyc_sequence.eq(change.kyc_sequence),
-                            customers::kyc_as_of.eq(Some(change.kyc_as_of)),
-                            customers::provider_customer_id.eq(&change.provider_customer_id),
-                            customers::version.eq(change.version),
-                            customers::updated_at.eq(change.updated_at),
-                        ))
-                        .execute(conn)?;
-                        if updated == 0 {
-                            // Someone changed the customer since it was read: undo all.
-                            return Err(DieselError::RollbackTransaction);
-                        }
-                    }
-                    if !history.is_empty() {
-                        diesel::insert_into(kyc_history::table)
-                            .values(&history)
-                            .execute(conn)?;
-                    }
-                    write_events!(conn, &events)?;
+                    conn.write_kyc(&writes)?;
                     Ok(Recorded::Written)
                 });
                 match written {

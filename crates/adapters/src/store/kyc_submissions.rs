@@ -1,23 +1,26 @@
 //! KYC submissions and terms-of-service acceptances: a submission is claimed while the
 //! customer is held (so two cannot be in flight for one customer), then finished with
-//! its outcome, the customer's new KYC state and its idempotency key's outcome in one
+//! its outcome, the customer's new KYC state (with its history entry and events, written as
+//! the KYC lifecycle's store writes them) and its idempotency key's outcome in one
 //! transaction. Rows hold only the masked summary (see the migration
 //! `2026-11-26-000008_kyc_submissions`).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
 use domain::submission::{DocumentSummary, IdentitySummary};
 use domain::{
     AccountId, CustomerId, KycSubmissionRecord, SignedAgreementId, SubmissionId, SubmissionOutcome,
     SubmissionSummary,
 };
 use ports::{
-    ClaimOutcome, KycSubmissionRepository, RepositoryError, SubmissionClaim, SubmissionFinish,
+    AgreementAcceptance, ClaimOutcome, KycSubmissionRepository, RepositoryError, SubmissionClaim,
+    SubmissionFinish,
 };
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::{complete_key, key_no_longer_held};
+use super::kyc::{KycWrites, WriteKyc as _};
 use super::rows::CustomerRow;
 use super::schema::{customers, kyc_submissions};
 use super::sql_types::{Id, Json, Timestamp};
@@ -281,53 +284,34 @@ impl KycSubmissionRepository for Store {
         let reference = finish.provider_reference.clone();
         let refused = json(&finish.refused_fields);
         let finished_at = Timestamp(finish.finished_at);
-        let change = finish
-            .customer
-            .as_ref()
-            .map(|c| (c.expected_version, CustomerRow::from_domain(&c.customer)));
+        let writes = KycWrites::of(&finish.customer, &finish.history, &finish.events);
         let complete = finish.idempotency.as_ref().map(complete_key);
         let written = self
             .run(move |conn| {
-                per_backend!(conn => conn.write_transaction(|conn| {
-                    if let Some((expected, new)) = &change {
-                        // Only what a submission changes is written; the compare-and-set on
-                        // `version` guarantees nothing else moved since it was read.
-                        let changed = diesel::update(
-                            customers::table
-                                .filter(customers::id.eq(new.id))
-                                .filter(customers::version.eq(*expected)),
-                        )
-                        .set((
-                            customers::provider_customer_id.eq(&new.provider_customer_id),
-                            customers::kyc_status.eq(&new.kyc_status),
-                            customers::tos_status.eq(&new.tos_status),
-                            customers::rejection_reasons.eq(&new.rejection_reasons),
-                            customers::kyc_sequence.eq(new.kyc_sequence),
-                            customers::kyc_as_of.eq(new.kyc_as_of),
-                            customers::version.eq(new.version),
-                            customers::updated_at.eq(new.updated_at),
-                        ))
-                        .execute(conn)?;
-                        if changed == 0 {
-                            return Ok(false);
+                per_backend!(conn => {
+                    let written = conn.write_transaction(|conn| {
+                        // The customer's change under the compare-and-set on its version
+                        // and watermark, its history and its events, as a report writes
+                        // them.
+                        conn.write_kyc(&writes)?;
+                        diesel::update(kyc_submissions::table.filter(kyc_submissions::id.eq(id)))
+                            .set((
+                                kyc_submissions::outcome.eq(outcome),
+                                kyc_submissions::kyc_status.eq(&kyc_status),
+                                kyc_submissions::provider_reference.eq(&reference),
+                                kyc_submissions::refused_fields.eq(&refused),
+                                kyc_submissions::finished_at.eq(finished_at),
+                            ))
+                            .execute(conn)?;
+                        if let Some(complete) = complete {
+                            if complete.execute(conn)? != 1 {
+                                return Err(key_no_longer_held());
+                            }
                         }
-                    }
-                    diesel::update(kyc_submissions::table.filter(kyc_submissions::id.eq(id)))
-                        .set((
-                            kyc_submissions::outcome.eq(outcome),
-                            kyc_submissions::kyc_status.eq(&kyc_status),
-                            kyc_submissions::provider_reference.eq(&reference),
-                            kyc_submissions::refused_fields.eq(&refused),
-                            kyc_submissions::finished_at.eq(finished_at),
-                        ))
-                        .execute(conn)?;
-                    if let Some(complete) = complete {
-                        if complete.execute(conn)? != 1 {
-                            return Err(key_no_longer_held());
-                        }
-                    }
-                    Ok(true)
-                }))
+                        Ok(true)
+                    });
+                    moved_as_default(written)
+                })
             })
             .await?;
         if written {
@@ -423,36 +407,57 @@ impl KycSubmissionRepository for Store {
             .transpose()
     }
 
-    #[tracing::instrument(name = "store.record_signed_agreement", skip_all, fields(db.backend = self.backend(), customer_id = %customer_id))]
+    #[tracing::instrument(name = "store.record_signed_agreement", skip_all, fields(db.backend = self.backend(), customer_id = %acceptance.customer_id))]
     async fn record_signed_agreement(
         &self,
-        customer_id: CustomerId,
-        agreement: &SignedAgreementId,
-        at: DateTime<Utc>,
+        acceptance: &AgreementAcceptance,
     ) -> Result<bool, RepositoryError> {
-        let customer = Id(customer_id.0);
-        let agreement = agreement.as_str().to_owned();
-        let at = Timestamp(at);
-        self.run(move |conn| {
-            // Only the first acceptance is stored: the ToS state in the redirect stays valid
-            // for a day, and a replay of it, with whatever signed_agreement_id appended, must
-            // neither replace the stored one nor count as a change.
-            let first = diesel::update(
-                customers::table
-                    .filter(customers::id.eq(customer))
-                    .filter(customers::signed_agreement_id.is_null()),
-            )
-            .set((
-                customers::signed_agreement_id.eq(agreement),
-                customers::tos_status.eq(domain::TosStatus::Approved.as_str()),
-                customers::version.eq(customers::version + 1),
-                customers::updated_at.eq(at),
-            ));
-            let exists = diesel::select(diesel::dsl::exists(customers::table.find(customer)));
-            per_backend!(conn => {
-                Ok(first.execute(conn)? > 0 || exists.get_result::<bool>(conn)?)
+        let customer = Id(acceptance.customer_id.0);
+        let agreement = acceptance.agreement.as_str().to_owned();
+        let writes = KycWrites::of(&acceptance.change, &acceptance.history, &acceptance.events);
+        let stored = self
+            .run(move |conn| {
+                per_backend!(conn => {
+                    let stored = conn.write_transaction(|conn| {
+                        // Only the first acceptance is stored: the ToS state in the redirect
+                        // stays valid for a day, and a replay of it, with whatever
+                        // signed_agreement_id appended, must neither replace the stored one
+                        // nor count as a change. Setting it first also holds the customer's
+                        // row (PostgreSQL) against a concurrent first acceptance.
+                        let first = diesel::update(
+                            customers::table
+                                .filter(customers::id.eq(customer))
+                                .filter(customers::signed_agreement_id.is_null()),
+                        )
+                        .set(customers::signed_agreement_id.eq(&agreement))
+                        .execute(conn)?;
+                        if first == 0 {
+                            return diesel::select(diesel::dsl::exists(
+                                customers::table.find(customer),
+                            ))
+                            .get_result::<bool>(conn)
+                            .map(Some);
+                        }
+                        // The terms accepted, as the KYC lifecycle decided it: the change
+                        // under its compare-and-set, its history and its events.
+                        conn.write_kyc(&writes)?;
+                        Ok(Some(true))
+                    });
+                    // None: the customer moved since the change was decided.
+                    moved_as_default(stored)
+                })
             })
-        })
-        .await
+            .await?;
+        stored.ok_or(RepositoryError::Conflict)
+    }
+}
+
+/// A transaction undone because a customer moved since it was read
+/// ([`DieselError::RollbackTransaction`], from [`WriteKyc`](super::kyc::WriteKyc)) as `Ok`
+/// of the default (false, none); anything else as it is.
+fn moved_as_default<T: Default>(written: QueryResult<T>) -> QueryResult<T> {
+    match written {
+        Err(DieselError::RollbackTransaction) => Ok(T::default()),
+        other => other,
     }
 }

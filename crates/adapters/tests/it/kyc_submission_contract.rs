@@ -1,17 +1,22 @@
 //! The KYC submission store contract, run against PostgreSQL and SQLite: claims that keep
 //! one submission in flight per customer, outcomes written with the customer's change in
-//! one compare-and-set, masked listings, and terms-of-service acceptances.
+//! one compare-and-set with its history and events, masked listings, and terms-of-service
+//! acceptances (likewise with their history and events).
 
 use std::sync::Arc;
 
 use chrono::{DurationRound, TimeDelta, Utc};
 use domain::{
-    Customer, CustomerId, KycOrder, KycState, KycStatus, SignedAgreementId, SubmissionId,
-    SubmissionOutcome, TosStatus,
+    Customer, CustomerId, KycHistoryEntry, KycOrder, KycSource, KycState, KycStatus,
+    SignedAgreementId, SubmissionId, SubmissionOutcome, TosStatus, WebhookEventType,
 };
-use ports::{ClaimOutcome, CustomerKycChange, RepositoryError, SubmissionClaim, SubmissionFinish};
+use ports::{
+    AgreementAcceptance, ClaimOutcome, Events, KycChange, NewEvent, RepositoryError,
+    SubmissionClaim, SubmissionFinish,
+};
 use testkit::{registration, sample_customer};
 
+use crate::lifecycle_contract::{endpoint, TypePresenter};
 use crate::stores::Store;
 
 fn now() -> chrono::DateTime<Utc> {
@@ -45,6 +50,39 @@ pub(crate) fn claim(customer: &Customer) -> SubmissionClaim {
     }
 }
 
+/// The change, history entry (applied) and `customer.kyc.updated` event of `before`
+/// becoming `after` through a report of `source` at `at`.
+fn kyc_change(
+    before: &Customer,
+    after: Customer,
+    source: KycSource,
+    at: chrono::DateTime<Utc>,
+) -> (KycChange, KycHistoryEntry, NewEvent) {
+    let history = KycHistoryEntry {
+        customer_id: before.id,
+        from: before.kyc_state.kyc_status,
+        to: after.kyc_state.kyc_status,
+        tos_status: after.kyc_state.tos_status,
+        source,
+        event_id: None,
+        at,
+        recorded_at: now(),
+        applied: true,
+    };
+    let event = Events::new(Arc::new(TypePresenter)).about(
+        WebhookEventType::CustomerKycUpdated,
+        &after,
+        Some((before.kyc_state.kyc_status, before.kyc_state.tos_status)),
+        now(),
+    );
+    let change = KycChange {
+        expected_version: before.version,
+        expected_as_of: before.kyc_as_of,
+        customer: after,
+    };
+    (change, history, event)
+}
+
 pub(crate) fn accepted(claim: &SubmissionClaim, customer: &Customer) -> SubmissionFinish {
     let mut changed = customer.clone();
     changed.kyc.provider_customer_id = Some("cust_new".into());
@@ -56,6 +94,8 @@ pub(crate) fn accepted(claim: &SubmissionClaim, customer: &Customer) -> Submissi
     changed.kyc_as_of = KycOrder::at(claim.submitted_at);
     changed.version = customer.version + 1;
     changed.updated_at = Some(now());
+    let (change, history, event) =
+        kyc_change(customer, changed, KycSource::Api, claim.submitted_at);
     SubmissionFinish {
         id: claim.id,
         outcome: SubmissionOutcome::Accepted,
@@ -63,12 +103,51 @@ pub(crate) fn accepted(claim: &SubmissionClaim, customer: &Customer) -> Submissi
         provider_reference: Some("cust_new".into()),
         refused_fields: Vec::new(),
         finished_at: now(),
-        customer: Some(CustomerKycChange {
-            expected_version: customer.version,
-            customer: changed,
-        }),
+        customer: Some(change),
+        history: Some(history),
+        events: vec![event],
         idempotency: None,
     }
+}
+
+/// The first terms-of-service acceptance of `customer` at `at`, with its change.
+fn acceptance(
+    customer: &Customer,
+    agreement: &SignedAgreementId,
+    at: chrono::DateTime<Utc>,
+) -> AgreementAcceptance {
+    let mut changed = customer.clone();
+    changed.kyc_state.tos_status = TosStatus::Approved;
+    changed.kyc_as_of = KycOrder::at(at);
+    changed.version = customer.version + 1;
+    changed.updated_at = Some(at);
+    let (change, history, event) = kyc_change(customer, changed, KycSource::TosRedirect, at);
+    AgreementAcceptance {
+        customer_id: customer.id,
+        agreement: agreement.clone(),
+        at,
+        change: Some(change),
+        history: Some(history),
+        events: vec![event],
+    }
+}
+
+/// How many `customer.kyc.updated` events of `customer` were written.
+fn kyc_updated_events(store: &Store, customer: &Customer) -> i64 {
+    store.raw.count(&format!(
+        "SELECT count(*) FROM webhook_events WHERE customer_id = '{}' \
+         AND event_type = 'customer.kyc.updated'",
+        customer.id
+    ))
+}
+
+/// How many deliveries of `customer`'s events were queued.
+fn deliveries(store: &Store, customer: &Customer) -> i64 {
+    store.raw.count(&format!(
+        "SELECT count(*) FROM outbox_jobs j JOIN webhook_events e ON j.event_id = e.id \
+         WHERE e.customer_id = '{}'",
+        customer.id
+    ))
 }
 
 pub(crate) async fn claimed(store: &Store, claim: &SubmissionClaim) -> Customer {
@@ -80,6 +159,7 @@ pub(crate) async fn claimed(store: &Store, claim: &SubmissionClaim) -> Customer 
 
 pub async fn an_accepted_submission_changes_the_customer_and_is_listed_masked(store: Store) {
     let customer = customer(&store, KycStatus::NotStarted).await;
+    endpoint(&store, customer.account_id);
     let claim = claim(&customer);
     assert_eq!(claimed(&store, &claim).await, customer);
     let finish = accepted(&claim, &customer);
@@ -91,8 +171,19 @@ pub async fn an_accepted_submission_changes_the_customer_and_is_listed_masked(st
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored, finish.customer.unwrap().customer);
+    assert_eq!(stored, finish.customer.clone().unwrap().customer);
     assert_eq!(stored.version, customer.version + 1);
+
+    // The change's history entry and its event, written with it.
+    let history = store.kyc.history(customer.id).await.unwrap();
+    assert_eq!(history, [finish.history.clone().unwrap()]);
+    assert_eq!(history[0].source, KycSource::Api);
+    assert_eq!(
+        (history[0].from, history[0].to),
+        (KycStatus::NotStarted, KycStatus::UnderReview)
+    );
+    assert_eq!(kyc_updated_events(&store, &customer), 1);
+    assert_eq!(deliveries(&store, &customer), 1);
 
     let listed = store
         .submissions
@@ -157,6 +248,8 @@ pub async fn after_a_refusal_or_a_failure_a_new_claim_is_allowed(store: Store) {
                 refused_fields: vec!["identifying_information[0].number".into()],
                 finished_at: now(),
                 customer: None,
+                history: None,
+                events: Vec::new(),
                 idempotency: None,
             })
             .await
@@ -211,6 +304,7 @@ pub async fn a_pending_claim_older_than_the_limit_is_abandoned(store: Store) {
 
 pub async fn a_moved_version_is_a_conflict_and_nothing_is_written(store: Store) {
     let customer = customer(&store, KycStatus::NotStarted).await;
+    endpoint(&store, customer.account_id);
     let claim = claim(&customer);
     claimed(&store, &claim).await;
     let mut finish = accepted(&claim, &customer);
@@ -223,6 +317,8 @@ pub async fn a_moved_version_is_a_conflict_and_nothing_is_written(store: Store) 
         .await
         .unwrap_err();
     assert!(matches!(err, RepositoryError::Conflict), "{err:?}");
+    assert!(store.kyc.history(customer.id).await.unwrap().is_empty());
+    assert_eq!(kyc_updated_events(&store, &customer), 0);
     let stored = store
         .customers
         .find(customer.account_id, customer.id)
@@ -296,6 +392,7 @@ pub async fn nothing_crosses_accounts(store: Store) {
 
 pub async fn only_the_first_terms_acceptance_is_stored_as_a_change(store: Store) {
     let customer = customer(&store, KycStatus::NotStarted).await;
+    endpoint(&store, customer.account_id);
     let (account, id) = (customer.account_id, customer.id);
     assert_eq!(
         store
@@ -307,9 +404,10 @@ pub async fn only_the_first_terms_acceptance_is_stored_as_a_change(store: Store)
     );
     let agreement = SignedAgreementId::parse("4d5d8c45-9feb-422a-bb5e-0fd32e3b3c53").unwrap();
     let at = now();
+    let first = acceptance(&customer, &agreement, at);
     assert!(store
         .submissions
-        .record_signed_agreement(id, &agreement, at)
+        .record_signed_agreement(&first)
         .await
         .unwrap());
     assert_eq!(
@@ -321,15 +419,24 @@ pub async fn only_the_first_terms_acceptance_is_stored_as_a_change(store: Store)
         Some(agreement.clone())
     );
     let stored = store.customers.find(account, id).await.unwrap().unwrap();
+    assert_eq!(stored, first.change.clone().unwrap().customer);
     assert_eq!(stored.kyc_state.tos_status, TosStatus::Approved);
     assert_eq!(stored.version, customer.version + 1);
     assert_eq!(stored.updated_at, Some(at));
+    // Its history entry and its event, written with it.
+    let history = store.kyc.history(id).await.unwrap();
+    assert_eq!(history, [first.history.clone().unwrap()]);
+    assert_eq!(history[0].source, KycSource::TosRedirect);
+    assert_eq!(history[0].tos_status, TosStatus::Approved);
+    assert_eq!(kyc_updated_events(&store, &customer), 1);
+    assert_eq!(deliveries(&store, &customer), 1);
 
-    // A later acceptance (a replayed ToS state) is answered as done and changes nothing.
+    // A later acceptance (a replayed ToS state) is answered as done and writes nothing,
+    // whatever change it brings.
     let replayed = SignedAgreementId::parse("replayed-agreement").unwrap();
     assert!(store
         .submissions
-        .record_signed_agreement(id, &replayed, at + TimeDelta::seconds(1))
+        .record_signed_agreement(&acceptance(&stored, &replayed, at + TimeDelta::seconds(1)))
         .await
         .unwrap());
     assert_eq!(
@@ -341,14 +448,81 @@ pub async fn only_the_first_terms_acceptance_is_stored_as_a_change(store: Store)
         Some(agreement.clone())
     );
     let again = store.customers.find(account, id).await.unwrap().unwrap();
-    assert_eq!(again.version, stored.version);
-    assert_eq!(again.updated_at, Some(at));
+    assert_eq!(again, stored);
+    assert_eq!(store.kyc.history(id).await.unwrap().len(), 1);
+    assert_eq!(kyc_updated_events(&store, &customer), 1);
 
+    let mut stranger = customer.clone();
+    stranger.id = CustomerId::new_random();
     assert!(!store
         .submissions
-        .record_signed_agreement(CustomerId::new_random(), &agreement, at)
+        .record_signed_agreement(&acceptance(&stranger, &agreement, at))
         .await
         .unwrap());
+}
+
+pub async fn a_terms_acceptance_on_a_moved_customer_is_a_conflict_and_nothing_is_written(
+    store: Store,
+) {
+    let customer = customer(&store, KycStatus::NotStarted).await;
+    endpoint(&store, customer.account_id);
+    let agreement = SignedAgreementId::parse("agr-1").unwrap();
+    let mut moved = acceptance(&customer, &agreement, now());
+    if let Some(change) = moved.change.as_mut() {
+        change.expected_version += 1;
+    }
+    let err = store
+        .submissions
+        .record_signed_agreement(&moved)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepositoryError::Conflict), "{err:?}");
+    assert_eq!(
+        store
+            .submissions
+            .signed_agreement_id(customer.account_id, customer.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = store
+        .customers
+        .find(customer.account_id, customer.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, customer);
+    assert!(store.kyc.history(customer.id).await.unwrap().is_empty());
+    assert_eq!(kyc_updated_events(&store, &customer), 0);
+
+    // Terms a provider report approved already: only the acceptance is stored.
+    let unchanged = AgreementAcceptance {
+        change: None,
+        history: None,
+        events: Vec::new(),
+        ..moved
+    };
+    assert!(store
+        .submissions
+        .record_signed_agreement(&unchanged)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .submissions
+            .signed_agreement_id(customer.account_id, customer.id)
+            .await
+            .unwrap(),
+        Some(agreement)
+    );
+    let stored = store
+        .customers
+        .find(customer.account_id, customer.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, customer);
+    assert_eq!(kyc_updated_events(&store, &customer), 0);
 }
 
 crate::stores::contract_suite!(
@@ -360,4 +534,5 @@ crate::stores::contract_suite!(
     concurrent_claims_for_one_customer_take_exactly_one,
     nothing_crosses_accounts,
     only_the_first_terms_acceptance_is_stored_as_a_change,
+    a_terms_acceptance_on_a_moved_customer_is_a_conflict_and_nothing_is_written,
 );

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::stores::Store;
 
 /// Renders an event as its type, so tests can see what was written.
-struct TypePresenter;
+pub(crate) struct TypePresenter;
 
 impl Presenter for TypePresenter {
     fn event_body(&self, draft: &EventDraft) -> String {
@@ -71,7 +71,7 @@ fn event(id: &str, link: &str, status: KycStatus, at: DateTime<Utc>) -> KycUpdat
 }
 
 /// Registers an enabled webhook endpoint receiving every event type for `account`.
-fn endpoint(store: &Store, account: domain::AccountId) {
+pub(crate) fn endpoint(store: &Store, account: domain::AccountId) {
     let id = Uuid::new_v4();
     store.raw.execute(&format!(
         "INSERT INTO webhook_endpoints (id, account_id, url, events, enabled, \

@@ -31,6 +31,11 @@ pub enum WireKycSource {
     Poll,
     /// The sandbox provider's pages.
     Sandbox,
+    /// The provider's answer to a KYC submission made through this API
+    /// (`POST /customer/{id}/kyc`).
+    Api,
+    /// The terms-of-service acceptance the provider's hosted page redirected back with.
+    TosRedirect,
 }
 
 impl From<KycSource> for WireKycSource {
@@ -39,6 +44,8 @@ impl From<KycSource> for WireKycSource {
             KycSource::Webhook => Self::Webhook,
             KycSource::Poll => Self::Poll,
             KycSource::Sandbox => Self::Sandbox,
+            KycSource::Api => Self::Api,
+            KycSource::TosRedirect => Self::TosRedirect,
         }
     }
 }
@@ -54,10 +61,11 @@ pub struct KycHistoryData {
     pub tos_status: WireTosStatus,
     /// Where it came from.
     pub source: WireKycSource,
-    /// The provider's event id (`null` for polls).
+    /// The provider's event id (`null` for polls, API submissions and terms-of-service
+    /// redirects).
     pub event_id: Option<String>,
-    /// The moment the report describes: the event's creation, or the poll (RFC 3339, UTC,
-    /// milliseconds).
+    /// The moment the report describes: the event's creation, the poll, the submission, or
+    /// the terms-of-service acceptance (RFC 3339, UTC, milliseconds).
     #[schema(format = DateTime)]
     pub at: String,
     /// `false` for a report older than the one the state already came from: kept for the

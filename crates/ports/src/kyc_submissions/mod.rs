@@ -23,7 +23,7 @@ use crate::{KycProviderError, RepositoryError, Reservation};
 
 pub use provider::{KycSubmissionRequest, KycSubmitError, SubmissionAccepted, TosLinkRequest};
 pub use repository::{
-    ClaimOutcome, CustomerKycChange, KycSubmissionRepository, SubmissionClaim, SubmissionFinish,
+    AgreementAcceptance, ClaimOutcome, KycSubmissionRepository, SubmissionClaim, SubmissionFinish,
 };
 pub use service::{KycSubmissionService, SubmissionPolicy, BLOCKING_STATUSES};
 

@@ -1,16 +1,17 @@
 //! The store port for KYC submissions: a submission is claimed (so that two cannot be in
 //! flight for one customer), then finished with its outcome and, when the provider took
-//! it, the customer's new KYC state — and, under an idempotency key, the key's outcome —
-//! in one transaction.
+//! it, the customer's new KYC state, its history entry and events — and, under an
+//! idempotency key, the key's outcome — in one transaction. A terms-of-service acceptance
+//! is stored likewise with what it changes.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    AccountId, Customer, CustomerId, CustomerType, KycStatus, KycSubmissionRecord,
+    AccountId, Customer, CustomerId, CustomerType, KycHistoryEntry, KycStatus, KycSubmissionRecord,
     SignedAgreementId, SubmissionId, SubmissionOutcome, SubmissionSummary,
 };
 
-use crate::{IdempotencyCompletion, RepositoryError};
+use crate::{IdempotencyCompletion, KycChange, NewEvent, RepositoryError};
 
 /// A submission about to be sent to the provider, and when it may not be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,16 +48,6 @@ pub enum ClaimOutcome {
     InProgress,
 }
 
-/// The customer's new state after the provider took a submission, written with a
-/// compare-and-set on `version`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerKycChange {
-    /// The version the change was computed from.
-    pub expected_version: i64,
-    /// The customer as it is to be stored (its `version` is `expected_version + 1`).
-    pub customer: Customer,
-}
-
 /// A submission's outcome, to record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubmissionFinish {
@@ -72,11 +63,35 @@ pub struct SubmissionFinish {
     pub refused_fields: Vec<String>,
     /// When the outcome was known.
     pub finished_at: DateTime<Utc>,
-    /// The customer's change, when the provider took the submission.
-    pub customer: Option<CustomerKycChange>,
+    /// The customer's change, when the provider took the submission and its answer changes
+    /// the customer (as the KYC lifecycle decides it): written under the compare-and-set
+    /// on the customer's version and watermark.
+    pub customer: Option<KycChange>,
+    /// The history entry of the provider's answer (source `api`), when it has one.
+    pub history: Option<KycHistoryEntry>,
+    /// The outgoing events of the change (`customer.kyc.updated`, …).
+    pub events: Vec<NewEvent>,
     /// The outcome of the request's idempotency key, written with the rest: the accepted
     /// submission's answer.
     pub idempotency: Option<IdempotencyCompletion>,
+}
+
+/// A terms-of-service acceptance to store, and what it does to the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementAcceptance {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// The acceptance's id, as the provider's page sent it back.
+    pub agreement: SignedAgreementId,
+    /// When it was received.
+    pub at: DateTime<Utc>,
+    /// The customer's change (terms accepted), as the KYC lifecycle decided it; `None`
+    /// when the terms were accepted already (a provider report said so).
+    pub change: Option<KycChange>,
+    /// The history entry (source `tos_redirect`), when it has one.
+    pub history: Option<KycHistoryEntry>,
+    /// The outgoing events of the change (`customer.kyc.updated`).
+    pub events: Vec<NewEvent>,
 }
 
 /// Where submissions and terms-of-service acceptances are kept. Scoped like the customer
@@ -96,10 +111,11 @@ pub trait KycSubmissionRepository: Send + Sync + 'static {
     ) -> Result<ClaimOutcome, RepositoryError>;
 
     /// In one transaction: records the outcome and, when given, writes the customer's
-    /// change (the one place a submission changes a customer) and the idempotency key's
-    /// outcome. Fails with [`RepositoryError::Conflict`] when the customer's version moved,
-    /// or with an error when the key is no longer held (its lease ran out and another
-    /// request took it over); then nothing is written.
+    /// change (the one place a submission changes a customer), its history entry, its
+    /// events and the idempotency key's outcome. Fails with [`RepositoryError::Conflict`]
+    /// when the customer's version or KYC watermark moved, or with an error when the key
+    /// is no longer held (its lease ran out and another request took it over); then
+    /// nothing is written.
     async fn finish_submission(&self, finish: &SubmissionFinish) -> Result<(), RepositoryError>;
 
     /// The account's customer's submission with this id, if any.
@@ -126,14 +142,14 @@ pub trait KycSubmissionRepository: Send + Sync + 'static {
         customer_id: CustomerId,
     ) -> Result<Option<SignedAgreementId>, RepositoryError>;
 
-    /// Stores a terms-of-service acceptance on the customer (and marks its terms
-    /// accepted, as a change: `version` + 1, `updated_at`) unless one is stored already:
-    /// only the first acceptance is kept, and a later one changes nothing. False when there
-    /// is no such customer.
+    /// In one transaction: stores a terms-of-service acceptance on the customer, with the
+    /// change, history entry and events it brings (its terms marked accepted), unless an
+    /// acceptance is stored already: only the first acceptance is kept, and a later one
+    /// writes nothing at all. False when there is no such customer. Fails with
+    /// [`RepositoryError::Conflict`] when the customer's version or KYC watermark moved
+    /// since the change was decided; then nothing is written.
     async fn record_signed_agreement(
         &self,
-        customer_id: CustomerId,
-        agreement: &SignedAgreementId,
-        at: DateTime<Utc>,
+        acceptance: &AgreementAcceptance,
     ) -> Result<bool, RepositoryError>;
 }

@@ -6,16 +6,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use domain::{
-    AccountId, Customer, CustomerId, KycOrder, KycStatus, KycSubmission, KycSubmissionRecord,
-    SignedAgreementId, SubmissionId, SubmissionOutcome,
+    AccountId, Customer, CustomerId, KycOrder, KycSource, KycStatus, KycSubmission,
+    KycSubmissionRecord, KycUpdate, ProviderRef, SignedAgreementId, SubmissionId,
+    SubmissionOutcome, TosStatus,
 };
 
 use super::{
-    ClaimOutcome, CustomerKycChange, CustomerKycError, KycSubmissionRepository,
+    AgreementAcceptance, ClaimOutcome, CustomerKycError, KycSubmissionRepository,
     KycSubmissionRequest, KycSubmitError, SubmissionAccepted, SubmissionClaim, SubmissionFinish,
     SubmitKyc, SubmitKycError, TermsOfService, TosLinkRequest, MAX_LISTED_SUBMISSIONS,
 };
-use crate::{CustomerRepository, KycProvider, RepositoryError, Reservation};
+use crate::lifecycle::{decide, Decision};
+use crate::{
+    CustomerDirectory, CustomerRepository, Events, KycProvider, RepositoryError, Reservation,
+};
 
 /// The customer statuses during which a new submission is refused: the provider is
 /// reviewing the last one. After a rejection (or anything else) a new one is allowed.
@@ -37,23 +41,31 @@ pub struct SubmissionPolicy {
 #[derive(Clone)]
 pub struct KycSubmissionService {
     customers: Arc<dyn CustomerRepository>,
+    directory: Arc<dyn CustomerDirectory>,
     submissions: Arc<dyn KycSubmissionRepository>,
     kyc: Arc<dyn KycProvider>,
+    events: Events,
     policy: SubmissionPolicy,
 }
 
 impl KycSubmissionService {
-    /// Builds the service.
+    /// Builds the service: customers read for their accounts through `customers`, and
+    /// for a terms-of-service acceptance (which names no account) through `directory`;
+    /// the events of KYC changes made by `events`.
     pub fn new(
         customers: Arc<dyn CustomerRepository>,
+        directory: Arc<dyn CustomerDirectory>,
         submissions: Arc<dyn KycSubmissionRepository>,
         kyc: Arc<dyn KycProvider>,
+        events: Events,
         policy: SubmissionPolicy,
     ) -> Self {
         Self {
             customers,
+            directory,
             submissions,
             kyc,
+            events,
             policy,
         }
     }
@@ -75,6 +87,8 @@ impl KycSubmissionService {
             refused_fields: refused,
             finished_at: now(),
             customer: None,
+            history: None,
+            events: Vec::new(),
             idempotency: None,
         };
         if let Err(e) = self.submissions.finish_submission(&finish).await {
@@ -82,9 +96,10 @@ impl KycSubmissionService {
         }
     }
 
-    /// Records the provider's acceptance and the customer's new state — with the key's
-    /// outcome, under a reservation — recomputing the change when someone else changed the
-    /// customer meanwhile.
+    /// Records the provider's acceptance and what it does to the customer — as the KYC
+    /// lifecycle decides it: the new state, its history entry and events — with the key's
+    /// outcome, under a reservation; decides again on the customer re-read when someone
+    /// else changed it meanwhile.
     async fn record_acceptance(
         &self,
         claim: &SubmissionClaim,
@@ -93,8 +108,17 @@ impl KycSubmissionService {
         reservation: Option<&Reservation<Customer>>,
     ) -> Result<Customer, SubmitKycError> {
         let finished_at = now();
+        let update = submission_update(&accepted, claim.submitted_at);
         for _ in 0..CHANGE_ATTEMPTS {
-            let changed = apply(&customer, &accepted, claim.submitted_at, finished_at);
+            let Decision {
+                change,
+                history,
+                events,
+                ..
+            } = decide(&customer, &update, finished_at, &self.events);
+            let changed = change
+                .as_ref()
+                .map_or_else(|| customer.clone(), |c| c.customer.clone());
             // The key's answer shows this very change: a replay shows what the first
             // answer showed.
             let idempotency =
@@ -106,10 +130,9 @@ impl KycSubmissionService {
                 provider_reference: Some(accepted.provider_customer_id.clone()),
                 refused_fields: Vec::new(),
                 finished_at,
-                customer: Some(CustomerKycChange {
-                    expected_version: customer.version,
-                    customer: changed.clone(),
-                }),
+                customer: change,
+                history,
+                events,
                 idempotency,
             };
             match self.submissions.finish_submission(&finish).await {
@@ -135,26 +158,51 @@ fn now() -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// The customer after the provider took a submission: the provider's customer id, and
-/// its state unless a report newer than the submission already arrived (the provider's
-/// answer describes the state at some moment after `submitted_at`; a webhook about this
-/// very submission may have overtaken it).
-pub(super) fn apply(
-    customer: &Customer,
+/// The provider's answer to a submission, as a KYC report: the state it gives and the
+/// provider's customer id, as of `submitted_at` (the answer describes the state at some
+/// moment after it; a webhook about this very submission may have overtaken it, and then
+/// only the provider's customer id is kept).
+pub(super) fn submission_update(
     accepted: &SubmissionAccepted,
     submitted_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
-) -> Customer {
-    let mut changed = customer.clone();
-    changed.kyc.provider_customer_id = Some(accepted.provider_customer_id.clone());
-    let order = KycOrder::at(submitted_at);
-    if !order.is_older_than(&customer.kyc_as_of) {
-        changed.kyc_state = accepted.state.clone();
-        changed.kyc_as_of = order;
+) -> KycUpdate {
+    KycUpdate {
+        source: KycSource::Api,
+        event_id: None,
+        target: ProviderRef::ProviderCustomer(accepted.provider_customer_id.clone()),
+        kyc_status: Some(accepted.state.kyc_status),
+        tos_status: Some(accepted.state.tos_status),
+        rejection_reasons: Some(accepted.state.rejection_reasons.clone()),
+        provider_customer_id: Some(accepted.provider_customer_id.clone()),
+        order: KycOrder::at(submitted_at),
     }
-    changed.version = customer.version + 1;
-    changed.updated_at = Some(finished_at);
-    changed
+}
+
+/// A terms-of-service acceptance received at `at`, as a KYC report about `customer`.
+fn acceptance_update(customer: &Customer) -> KycUpdate {
+    // The report names its customer already; the target only says how the provider
+    // knows it.
+    let target = match (
+        &customer.kyc.provider_customer_id,
+        &customer.kyc.provider_link_id,
+    ) {
+        (Some(id), _) => ProviderRef::ProviderCustomer(id.clone()),
+        (None, Some(link)) => ProviderRef::KycLink(link.clone()),
+        (None, None) => ProviderRef::KycLink(String::new()),
+    };
+    KycUpdate {
+        source: KycSource::TosRedirect,
+        event_id: None,
+        target,
+        kyc_status: None,
+        tos_status: Some(TosStatus::Approved),
+        rejection_reasons: None,
+        provider_customer_id: None,
+        // At the customer's watermark, not at `at`: the acceptance speaks only of the
+        // terms, so it must not make a provider report about the verification that was
+        // created before it but arrives after it look stale (ties are applied).
+        order: customer.kyc_as_of,
+    }
 }
 
 #[async_trait]
@@ -354,15 +402,55 @@ impl TermsOfService for KycSubmissionService {
         customer_id: CustomerId,
         agreement: SignedAgreementId,
     ) -> Result<(), CustomerKycError> {
-        if self
-            .submissions
-            .record_signed_agreement(customer_id, &agreement, now())
-            .await?
-        {
-            tracing::info!("terms of service accepted");
-            Ok(())
-        } else {
-            Err(CustomerKycError::NotFound)
+        let at = now();
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some(customer) = self.directory.customer_by_id(customer_id).await? else {
+                return Err(CustomerKycError::NotFound);
+            };
+            // Only the first acceptance is stored: a replay of the redirect changes nothing
+            // and tells nobody (the store checks again, atomically).
+            if self
+                .submissions
+                .signed_agreement_id(customer.account_id, customer_id)
+                .await?
+                .is_some()
+            {
+                tracing::info!("terms of service accepted before; nothing changed");
+                return Ok(());
+            }
+            let Decision {
+                outcome,
+                change,
+                mut history,
+                events,
+            } = decide(&customer, &acceptance_update(&customer), at, &self.events);
+            // Recorded as of the acceptance, though decided at the customer's watermark
+            // (see `acceptance_update`).
+            if let Some(entry) = history.as_mut() {
+                entry.at = at;
+            }
+            let acceptance = AgreementAcceptance {
+                customer_id,
+                agreement: agreement.clone(),
+                at,
+                // Terms a provider report approved already: only the acceptance is kept,
+                // and the report's watermark stays.
+                change: change.filter(|_| outcome != crate::ApplyOutcome::Unchanged),
+                history,
+                events,
+            };
+            match self.submissions.record_signed_agreement(&acceptance).await {
+                Ok(true) => {
+                    tracing::info!(outcome = outcome.as_str(), "terms of service accepted");
+                    return Ok(());
+                }
+                Ok(false) => return Err(CustomerKycError::NotFound),
+                Err(RepositoryError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(CustomerKycError::Unexpected(anyhow::anyhow!(
+            "the customer kept changing"
+        )))
     }
 }

@@ -20,7 +20,7 @@ use crate::{Events, NewEvent};
 
 /// What a report does to one customer.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Decision {
+pub(crate) struct Decision {
     pub outcome: ApplyOutcome,
     pub change: Option<KycChange>,
     pub history: Option<KycHistoryEntry>,
@@ -96,7 +96,7 @@ fn change_events(
 }
 
 /// Decides what `update`, received at `now`, does to `customer` as it was read.
-pub(super) fn decide(
+pub(crate) fn decide(
     customer: &Customer,
     update: &KycUpdate,
     now: DateTime<Utc>,

@@ -1,5 +1,8 @@
 //! The KYC lifecycle: every report of where a customer's verification stands — a signed
-//! provider event, a poll, a sandbox page — takes one path, [`KycLifecycle::apply`]. It finds
+//! provider event, a poll, a sandbox page — takes one path, [`KycLifecycle::apply`]. The
+//! provider's answer to a KYC submission and a terms-of-service acceptance are decided by
+//! the same `decide` (history, `customer.kyc.updated`), and written by their own use
+//! case with the submission or the acceptance (see `kyc_submissions`). It finds
 //! the customers the report is about, decides with the domain's ordering what changes, and
 //! hands the store one unit of work per report ([`KycReportRecord`]): the exactly-once
 //! receipt, each customer's new state under a compare-and-set, the history, and the outgoing
@@ -12,7 +15,7 @@
 
 mod decide;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod retention;
 mod service;
 mod sync;
@@ -27,6 +30,7 @@ use domain::{
 
 use crate::{NewEvent, ReadCustomersError, RepositoryError};
 
+pub(crate) use decide::{decide, Decision};
 pub use retention::{drain_updates, ReceiptRetention};
 pub use service::KycLifecycleService;
 pub use sync::{KycSyncWorker, NoSyncObserver, SyncObserver, SyncRound, SyncSettings};

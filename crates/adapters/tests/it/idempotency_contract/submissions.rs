@@ -38,6 +38,8 @@ fn failed(claim: &SubmissionClaim) -> SubmissionFinish {
         refused_fields: Vec::new(),
         finished_at: base(),
         customer: None,
+        history: None,
+        events: Vec::new(),
         idempotency: None,
     }
 }

@@ -15,7 +15,8 @@ use domain::{
 use uuid::Uuid;
 
 use super::*;
-use crate::{MockCustomerRepository, MockKycProvider};
+use crate::lifecycle::fixtures::events;
+use crate::{MockCustomerDirectory, MockCustomerRepository, MockKycProvider};
 
 mod reserved;
 mod terms;
@@ -145,10 +146,21 @@ fn service(
     submissions: MockKycSubmissionRepository,
     kyc: MockKycProvider,
 ) -> KycSubmissionService {
+    with_directory(customers, MockCustomerDirectory::new(), submissions, kyc)
+}
+
+fn with_directory(
+    customers: MockCustomerRepository,
+    directory: MockCustomerDirectory,
+    submissions: MockKycSubmissionRepository,
+    kyc: MockKycProvider,
+) -> KycSubmissionService {
     KycSubmissionService::new(
         Arc::new(customers),
+        Arc::new(directory),
         Arc::new(submissions),
         Arc::new(kyc),
+        events(),
         SubmissionPolicy {
             abandon_after: Duration::from_secs(300),
         },
@@ -188,6 +200,76 @@ async fn an_accepted_submission_is_recorded_and_changes_the_customer_once() {
     let change = finish.customer.as_ref().unwrap();
     assert_eq!(change.expected_version, 3);
     assert_eq!(change.customer, customer);
+}
+
+#[tokio::test]
+async fn an_accepted_submission_is_written_with_its_history_and_kyc_updated_event() {
+    let finishes = Arc::new(Mutex::new(Vec::new()));
+    let before = customer(KycStatus::NotStarted);
+    let customer = service(
+        finding(KycStatus::NotStarted),
+        claiming(finishes.clone()),
+        providing(|| Ok(accepted())),
+    )
+    .submit_kyc(account(), customer_id(), submission(Some("agr-1")))
+    .await
+    .unwrap();
+    let finishes = finishes.lock().unwrap();
+    let [finish] = finishes.as_slice() else {
+        panic!("{finishes:?}")
+    };
+    let history = finish.history.as_ref().expect("a history entry");
+    assert_eq!(history.customer_id, customer_id());
+    assert_eq!(history.source, domain::KycSource::Api);
+    assert_eq!(history.from, KycStatus::NotStarted);
+    assert_eq!(history.to, KycStatus::UnderReview);
+    assert_eq!(history.tos_status, TosStatus::Approved);
+    assert_eq!(history.event_id, None);
+    assert!(history.applied);
+    // As of the submission: a later report is newer.
+    assert!(history.at <= finish.finished_at);
+    assert!(history.at > before.kyc_as_of.at);
+    assert_eq!(customer.kyc_as_of, KycOrder::at(history.at));
+
+    let [event] = finish.events.as_slice() else {
+        panic!("{:?}", finish.events)
+    };
+    assert_eq!(
+        event.event_type,
+        domain::WebhookEventType::CustomerKycUpdated
+    );
+    assert_eq!(event.account_id, account());
+    assert_eq!(event.customer_id, Some(customer_id()));
+    assert_eq!(
+        event.body,
+        "customer.kyc.updated under_review Some((NotStarted, Pending))"
+    );
+}
+
+#[tokio::test]
+async fn an_approving_answer_also_sends_customer_kyc_approved() {
+    let finishes = Arc::new(Mutex::new(Vec::new()));
+    service(
+        finding(KycStatus::NotStarted),
+        claiming(finishes.clone()),
+        providing(|| {
+            let mut approved = accepted();
+            approved.state.kyc_status = KycStatus::Approved;
+            Ok(approved)
+        }),
+    )
+    .submit_kyc(account(), customer_id(), submission(Some("agr-1")))
+    .await
+    .unwrap();
+    let finishes = finishes.lock().unwrap();
+    let types: Vec<_> = finishes[0].events.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            domain::WebhookEventType::CustomerKycUpdated,
+            domain::WebhookEventType::CustomerKycApproved
+        ]
+    );
 }
 
 #[tokio::test]
@@ -412,8 +494,58 @@ async fn a_concurrent_change_is_re_read_and_the_change_recomputed() {
 async fn a_report_newer_than_the_submission_keeps_its_state() {
     let mut newer = customer(KycStatus::Approved);
     newer.kyc_as_of = KycOrder::at(Utc::now() + chrono::TimeDelta::minutes(5));
-    let changed = service::apply(&newer, &accepted(), Utc::now(), Utc::now());
+    let update = service::submission_update(&accepted(), Utc::now());
+    let events = events();
+
+    // The provider's customer id it brings is kept; nothing else changes.
+    let mut without_id = newer.clone();
+    without_id.kyc.provider_customer_id = None;
+    let decision = crate::lifecycle::decide(&without_id, &update, Utc::now(), &events);
+    assert_eq!(decision.outcome, crate::ApplyOutcome::Stale);
+    let changed = decision.change.unwrap().customer;
     assert_eq!(changed.kyc_state.kyc_status, KycStatus::Approved);
+    assert_eq!(changed.kyc_as_of, newer.kyc_as_of);
     assert_eq!(changed.kyc.provider_customer_id.as_deref(), Some("cust_1"));
     assert_eq!(changed.version, newer.version + 1);
+    assert!(decision.events.is_empty());
+    // Kept in the history, not applied: it said something else.
+    let history = decision.history.unwrap();
+    assert!(!history.applied);
+    assert_eq!(history.source, domain::KycSource::Api);
+
+    // With the id known already, nothing is written to the customer.
+    let decision = crate::lifecycle::decide(&newer, &update, Utc::now(), &events);
+    assert_eq!(decision.change, None);
+    assert!(decision.events.is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_answer_leaves_the_customer_as_it_was_and_sends_nothing() {
+    let mut newer = customer(KycStatus::Approved);
+    newer.kyc_as_of = KycOrder::at(Utc::now() + chrono::TimeDelta::minutes(5));
+    let claimed = newer.clone();
+    let finishes = Arc::new(Mutex::new(Vec::new()));
+    let mut submissions = MockKycSubmissionRepository::new();
+    submissions
+        .expect_claim_submission()
+        .returning(move |_| Ok(ClaimOutcome::Claimed(Box::new(claimed.clone()))));
+    let seen = finishes.clone();
+    submissions.expect_finish_submission().returning(move |f| {
+        seen.lock().unwrap().push(f.clone());
+        Ok(())
+    });
+    let mut customers = MockCustomerRepository::new();
+    let found = newer.clone();
+    customers
+        .expect_find()
+        .returning(move |_, _| Ok(Some(found.clone())));
+    let answered = service(customers, submissions, providing(|| Ok(accepted())))
+        .submit_kyc(account(), customer_id(), submission(Some("agr-1")))
+        .await
+        .unwrap();
+    assert_eq!(answered, newer);
+    let finishes = finishes.lock().unwrap();
+    assert_eq!(finishes[0].customer, None);
+    assert!(finishes[0].events.is_empty());
+    assert!(!finishes[0].history.as_ref().unwrap().applied);
 }

@@ -7,8 +7,8 @@
 use chrono::{DurationRound, TimeDelta, Utc};
 use domain::{AccountId, CustomerId, KycOrder, KycStatus, SubmissionId, SubmissionOutcome};
 use ports::{
-    Begun, CustomerKycChange, CustomerRepository, IdempotencyKey, IdempotencyScope,
-    IdempotencyStore, KeyClaim, KycSubmissionRepository, SubmissionClaim, SubmissionFinish,
+    Begun, CustomerRepository, IdempotencyKey, IdempotencyScope, IdempotencyStore, KeyClaim,
+    KycChange, KycSubmissionRepository, SubmissionClaim, SubmissionFinish,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -216,10 +216,13 @@ async fn a_crashed_submission_that_was_accepted_is_answered_from_the_customer(db
             provider_reference: Some(BRIDGE_CUSTOMER.into()),
             refused_fields: Vec::new(),
             finished_at: claim.submitted_at,
-            customer: Some(CustomerKycChange {
+            customer: Some(KycChange {
                 expected_version: customer.version,
+                expected_as_of: customer.kyc_as_of,
                 customer: changed,
             }),
+            history: None,
+            events: Vec::new(),
             idempotency: None,
         })
         .await
