@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
+use crate::responses::{HeadersTooLarge, Unexpected};
 
 /// Largest accepted event body. Bridge's events carry one object each.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 256 * 1024;
@@ -114,10 +115,9 @@ async fn read_body(
         (status = 404, description = "Webhooks are off: no BRIDGE_WEBHOOK_PUBLIC_KEY is configured", body = ErrorBody),
         (status = 413, description = "Body over 256 KiB", body = ErrorBody),
         (status = 422, description = "`unknown_value`: a status this service does not know yet (Bridge retries)", body = ErrorBody),
-        (status = 431, description = "Request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 503, description = "The database is unavailable (Bridge retries)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        HeadersTooLarge, Unexpected,
     )
 )]
 #[tracing::instrument(name = "http.bridge_webhook", skip_all)]

@@ -15,10 +15,11 @@ use domain::{
 };
 use ports::{ApplyOutcome, KycLifecycle, SANDBOX_PROVIDER};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::params::path_id;
 use crate::routing::{register, Endpoint};
 
 /// The sandbox pages' routes.
@@ -53,6 +54,20 @@ pub const ENDPOINTS: &[Endpoint] = &[
 /// Marks an app that serves the sandbox pages (and so documents them).
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxPages;
+
+/// What a sandbox page or form may answer besides its own outcome (documented).
+#[derive(IntoResponses)]
+pub enum LinkErrors {
+    /// `404`: the id names no page.
+    #[response(status = 404, description = "Not a link the sandbox issued")]
+    NotALink(ErrorBody),
+    /// `500`.
+    #[response(status = 500, description = "Unexpected error")]
+    Unexpected(ErrorBody),
+    /// `503` (no `Retry-After` on these pages).
+    #[response(status = 503, description = "The database is unavailable")]
+    Unavailable(ErrorBody),
+}
 
 /// Registers the sandbox pages. The app must provide `web::Data<dyn ports::KycLifecycle>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -114,7 +129,7 @@ pub struct TosDecisionForm {
 /// The sandbox link a page id names. Only ids the sandbox could have issued are looked up,
 /// so nothing from the URL is echoed unchecked.
 fn link(id: &str) -> Result<(Uuid, ProviderRef), ApiError> {
-    let page = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let page = path_id(id)?;
     Ok((page, ProviderRef::KycLink(ports::sandbox_link_id(page))))
 }
 
@@ -162,9 +177,7 @@ async fn decide(
     params(("id" = String, Path, description = "The sandbox link id")),
     responses(
         (status = 200, description = "An HTML page with the decisions", body = String, content_type = "text/html"),
-        (status = 404, description = "Not a link the sandbox issued", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        LinkErrors,
     )
 )]
 pub async fn kyc_page(
@@ -206,9 +219,7 @@ pub async fn kyc_page(
         (status = 303, description = "Decided; back to the page",
             headers(("Location" = String, description = "The page, relative to this URL"))),
         (status = 400, description = "Not a sandbox form, or a bad reason", body = ErrorBody),
-        (status = 404, description = "Not a link the sandbox issued", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        LinkErrors,
     )
 )]
 pub async fn kyc_decision(
@@ -263,9 +274,7 @@ pub async fn kyc_decision(
     params(("id" = String, Path, description = "The sandbox link id")),
     responses(
         (status = 200, description = "An HTML page with the decision", body = String, content_type = "text/html"),
-        (status = 404, description = "Not a link the sandbox issued", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        LinkErrors,
     )
 )]
 pub async fn tos_page(
@@ -300,9 +309,7 @@ pub async fn tos_page(
         (status = 303, description = "Accepted; back to the page",
             headers(("Location" = String, description = "The page, relative to this URL"))),
         (status = 400, description = "Not a sandbox form", body = ErrorBody),
-        (status = 404, description = "Not a link the sandbox issued", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody),
+        LinkErrors,
     )
 )]
 pub async fn tos_decision(

@@ -12,6 +12,7 @@ use crate::auth::{AuthenticatedAccount, JwtKeys};
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::responses::{BearerErrors, BearerHeadersTooLarge, JsonBodyErrors, Unexpected};
 pub use crate::throttle::{LoginThrottle, ThrottleSettings};
 
 /// The body of `POST /auth/login`.
@@ -71,14 +72,11 @@ fn token_response(
         (status = 400, description = "Invalid request (including a key given twice)", body = ErrorBody),
         (status = 401, description = "Invalid account id or app secret", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
         (status = 429, description = "Too many failed logins", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 503, description = "The database is unavailable, or `logins_busy`: MAX_IN_FLIGHT_LOGINS logins are already being processed", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        JsonBodyErrors, BearerHeadersTooLarge, Unexpected,
     )
 )]
 #[tracing::instrument(name = "http.login", skip_all)]
@@ -118,12 +116,7 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A fresh token", body = Envelope<TokenData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.refresh_token", skip_all, fields(account_id = %account.0))]

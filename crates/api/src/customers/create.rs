@@ -18,6 +18,7 @@ use crate::extract::Json;
 use crate::idempotency::{
     self, IdempotencyKeyHeader, IdempotencyKeyParam, KeyedRequest, Operation,
 };
+use crate::responses::{BearerErrors, JsonBodyErrors};
 use crate::wire::{self, Field, FromJson};
 
 // Parsing, the OpenAPI schema and the list of known fields all come from this one
@@ -171,21 +172,14 @@ pub fn created(customer: &Customer) -> StoredResponse {
         (status = 201, description = "Customer created (or, with `Idempotent-Replayed: true`, the first answer to this idempotency key)", body = Envelope<CustomerData>,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same idempotency key"))),
         (status = 400, description = "Invalid request: `details` names every bad field (at most 20; `error` counts the rest), a key given twice, or a malformed `Idempotency-Key` (`invalid_request`); or no `Idempotency-Key` where one is required (`idempotency_key_required`)", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
         (status = 409, description = "The account already has a customer with this e-mail (`customer_exists`, stored with an idempotency key and replayed), or a request with this idempotency key is still in progress (`idempotency_key_in_use`, with `Retry-After`)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "With `idempotency_key_in_use`: seconds to wait"),
                 ("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
         (status = 422, description = "The KYC provider rejected the customer (`kyc_rejected`, stored with an idempotency key and replayed), or this idempotency key was used for a request with a different body (`idempotency_key_reused`)", body = ErrorBody,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 502, description = "The KYC provider is unavailable (an idempotency key is released: retry with it)", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 504, description = "The KYC provider did not answer in time (an idempotency key is released: retry with it)", body = ErrorBody),
+        BearerErrors, JsonBodyErrors,
     )
 )]
 #[tracing::instrument(name = "http.create_customer", skip_all, fields(account_id = %account.0))]

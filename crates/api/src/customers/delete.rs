@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use crate::auth::AuthenticatedAccount;
 use crate::conditional::IfMatch;
 use crate::error::{ApiError, ErrorBody};
+use crate::params::path_id;
+use crate::responses::{AuthErrors, Unexpected};
 
 /// The answer to a deletion: the envelope without `data`, as Yativo's API gives it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,14 +47,11 @@ pub struct DeletedResponse {
     responses(
         (status = 200, description = "Erased", body = DeletedResponse),
         (status = 400, description = "A malformed `If-Match` (`invalid_request`)", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 404, description = "No such customer of this account (also once it is erased)", body = ErrorBody),
         (status = 412, description = "The customer is no longer at the version named in `If-Match` (`precondition_failed`)", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 503, description = "The database is unavailable, or the customer kept changing under the request (nothing was erased)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        AuthErrors, Unexpected,
     )
 )]
 #[tracing::instrument(name = "http.delete_customer", skip_all, fields(account_id = %account.0))]
@@ -62,7 +61,7 @@ pub async fn delete_customer(
     if_match: IfMatch,
     use_case: web::Data<dyn DeleteCustomer>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let id = path_id(&id)?;
     use_case
         .delete_customer(account.0, CustomerId(id), if_match.0)
         .await?;

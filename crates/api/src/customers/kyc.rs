@@ -13,8 +13,10 @@ use utoipa::ToSchema;
 use super::data::{RejectionReasonData, WireKycStatus, WireTosStatus};
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::kyc::data::SubmissionData;
+use crate::params::path_id;
+use crate::responses::{BearerErrors, CustomerNotFound};
 
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -152,13 +154,7 @@ impl KycData {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer's KYC", body = Envelope<KycData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 404, description = "No such customer of this account", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        CustomerNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.get_customer_kyc", skip_all, fields(account_id = %account.0))]
@@ -168,7 +164,7 @@ pub async fn get_customer_kyc(
     use_case: web::Data<dyn ReadKyc>,
     submitted: web::Data<dyn SubmitKyc>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = CustomerId(uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?);
+    let id = CustomerId(path_id(&id)?);
     let overview = use_case
         .kyc_overview(account.0, id)
         .await?

@@ -12,6 +12,8 @@ use crate::auth::AuthenticatedAccount;
 use crate::conditional::etag;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
+use crate::params::{page_cursor, page_limit, path_id};
+use crate::responses::{BearerErrors, CustomerNotFound};
 
 /// One of the caller's customers, in its current state. Another account's customer, an
 /// unknown id and a malformed id are all `404`.
@@ -25,13 +27,7 @@ use crate::error::{ApiError, ErrorBody};
     responses(
         (status = 200, description = "The customer", body = Envelope<CustomerData>,
             headers(("ETag" = String, description = "The customer's version, quoted (`\"3\"`): send it in `If-Match` to change or delete only this version"))),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 404, description = "No such customer of this account", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        CustomerNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.get_customer", skip_all, fields(account_id = %account.0))]
@@ -40,7 +36,7 @@ pub async fn get_customer(
     id: web::Path<String>,
     use_case: web::Data<dyn ReadCustomers>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let id = path_id(&id)?;
     let customer = use_case
         .get_customer(account.0, CustomerId(id))
         .await?
@@ -73,33 +69,17 @@ pub struct ListParams {
     pub kyc_status: Option<String>,
 }
 
-/// Default and largest page size.
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
-
 impl ListParams {
     /// Validates every parameter, naming each bad one.
     pub fn try_into_query(self) -> Result<ListCustomers, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let limit = match self.limit.as_deref() {
-            None => Some(DEFAULT_LIMIT),
-            Some(raw) => errors.collect(
-                "limit",
-                raw.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| format!("must be an integer from 1 to {MAX_LIMIT}")),
-            ),
-        };
-        let starting_after = match self.starting_after.as_deref() {
-            None => Some(None),
-            Some(raw) => errors
-                .collect(
-                    "starting_after",
-                    uuid::Uuid::parse_str(raw).map_err(|_| "must be a customer id".to_owned()),
-                )
-                .map(|id| Some(CustomerId(id))),
-        };
+        let limit = page_limit(self.limit.as_deref(), &mut errors);
+        let starting_after = page_cursor(
+            self.starting_after.as_deref(),
+            "must be a customer id",
+            &mut errors,
+        )
+        .map(|id| id.map(CustomerId));
         let email = match self.email {
             Some(e)
                 if e.trim().is_empty()
@@ -157,12 +137,7 @@ pub struct ListResponse {
     responses(
         (status = 200, description = "A page of customers", body = ListResponse),
         (status = 400, description = "A bad parameter, or `starting_after` of no customer of this account", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.list_customers", skip_all, fields(account_id = %account.0))]

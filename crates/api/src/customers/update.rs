@@ -15,6 +15,8 @@ use crate::conditional::{etag, IfMatch};
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::params::path_id;
+use crate::responses::{AuthErrors, CustomerNotFound, JsonBodyErrors, Unexpected};
 use crate::wire::{self, Field, Omittable};
 
 // One declaration for parsing, the document and the list of known fields, as for the
@@ -127,20 +129,14 @@ impl UpdateCustomerBody {
         (status = 200, description = "The customer as changed (message `Customer updated successfully`), or as it is when nothing changed", body = Envelope<CustomerData>,
             headers(("ETag" = String, description = "The customer's version, quoted: send it back in `If-Match`"))),
         (status = 400, description = "Invalid request: `details` names every bad field (at most 20), a body naming no field, a key given twice, or a malformed `If-Match` (`invalid_request`)", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such customer of this account", body = ErrorBody),
         (status = 409, description = "Another customer of the account has this e-mail (`customer_exists`), or the e-mail cannot change because the customer's KYC has started (`email_locked`)", body = ErrorBody),
         (status = 412, description = "The customer is no longer at the version named in `If-Match` (`precondition_failed`): read it again", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
         (status = 422, description = "The KYC provider rejected the new e-mail address (`kyc_rejected`)", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 502, description = "The KYC provider is unavailable (nothing was changed)", body = ErrorBody),
         (status = 503, description = "The database is unavailable, or the customer kept changing under the request (nothing was changed)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 504, description = "The KYC provider did not answer in time (nothing was changed)", body = ErrorBody),
+        CustomerNotFound, AuthErrors, JsonBodyErrors, Unexpected,
     )
 )]
 #[tracing::instrument(name = "http.update_customer", skip_all, fields(account_id = %account.0))]
@@ -151,7 +147,7 @@ pub async fn update_customer(
     body: Json<Value>,
     use_case: web::Data<dyn UpdateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
+    let id = path_id(&id)?;
     let update = UpdateCustomerBody::from_json(body.into_inner())
         .and_then(UpdateCustomerBody::try_into_domain)
         .map_err(|e| ApiError::validation(&e))?;

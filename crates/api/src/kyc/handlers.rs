@@ -21,6 +21,10 @@ use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::{
     self, IdempotencyKeyHeader, IdempotencyKeyParam, KeyedRequest, Operation,
 };
+use crate::params::path_id;
+use crate::responses::{
+    AuthErrors, BearerErrors, CustomerNotFound, HeadersTooLarge, NotJson, ServerErrors, Unexpected,
+};
 
 /// What `POST /customer/{id}/tos-link` needs to build its `redirect_uri`.
 #[derive(Debug, Clone)]
@@ -29,12 +33,6 @@ pub struct TosLinks {
     pub public_url: String,
     /// Signs the `state` that names the customer.
     pub key: TosStateKey,
-}
-
-fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(CustomerId)
-        .map_err(|_| ApiError::not_found())
 }
 
 /// `POST /customer/{id}/kyc` under an idempotency key: the accepted submission (`202`,
@@ -99,24 +97,19 @@ pub fn submitted(customer: &Customer) -> StoredResponse {
         (status = 202, description = "Submitted: the customer, with the provider's status (or, with `Idempotent-Replayed: true`, the first answer to this idempotency key)", body = Envelope<CustomerData>,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same idempotency key"))),
         (status = 400, description = "Invalid submission: `details` names every bad field by its path (`residential_address.subdivision`, `identifying_information[0].number`; at most 20), a key given twice, no terms-of-service acceptance (`signed_agreement_id`), a `customer_type` that is not the customer's, or a malformed `Idempotency-Key` (`invalid_request`); or no `Idempotency-Key` where one is required (`idempotency_key_required`)", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such customer of this account", body = ErrorBody),
         (status = 408, description = "The body stalled (no data for KYC_BODY_IDLE_TIMEOUT_MS)", body = ErrorBody),
         (status = 409, description = "`kyc_in_progress`: a submission is under review (stored with an idempotency key and replayed); or a request with this idempotency key is still in progress (`idempotency_key_in_use`, with `Retry-After`)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "With `idempotency_key_in_use`: seconds to wait"),
                 ("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
         (status = 410, description = "`customer_deleted`: a retry with the idempotency key of a request about a customer who has since been deleted", body = ErrorBody),
         (status = 413, description = "Body over KYC_BODY_LIMIT_BYTES (default 34 MiB)", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
         (status = 422, description = "`kyc_rejected`: the provider refused the data; `details.fields` maps our field paths to its reasons (stored with an idempotency key and replayed); or this idempotency key was used for a request with a different body (`idempotency_key_reused`)", body = ErrorBody,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replayed answer"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 502, description = "The KYC provider is unavailable (an idempotency key is released: retry with it)", body = ErrorBody),
         (status = 503, description = "`kyc_submissions_busy`: KYC_MAX_CONCURRENT_SUBMISSIONS are being processed; or the database is unavailable", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 504, description = "The KYC provider did not answer within KYC_SUBMIT_TIMEOUT_MS (an idempotency key is released: retry with it)", body = ErrorBody),
+        CustomerNotFound, AuthErrors, NotJson, Unexpected,
     )
 )]
 #[tracing::instrument(name = "http.submit_kyc", skip_all, fields(account_id = %account.0))]
@@ -130,7 +123,7 @@ pub async fn submit_kyc(
     idempotency: web::Data<Idempotency>,
 ) -> Result<HttpResponse, ApiError> {
     let account = account.0;
-    let id = customer_id(&id)?;
+    let id = CustomerId(path_id(&id)?);
     // Fingerprinted before parsing consumes the body — still under the permit the route's
     // wrapper took before any of it was read.
     let request = KeyedRequest::new(key, &req, account, &body.0).about(id);
@@ -175,16 +168,10 @@ pub async fn submit_kyc(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The link", body = Envelope<TosLinkData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such customer of this account", body = ErrorBody),
         (status = 422, description = "The KYC provider refused to issue a link", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
         (status = 502, description = "The KYC provider is unavailable", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 504, description = "The KYC provider did not answer in time", body = ErrorBody),
+        CustomerNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.create_tos_link", skip_all, fields(account_id = %account.0))]
@@ -194,7 +181,7 @@ pub async fn create_tos_link(
     links: web::Data<TosLinks>,
     use_case: web::Data<dyn TermsOfService>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = customer_id(&id)?;
+    let id = CustomerId(path_id(&id)?);
     let state = links.key.sign(id, Utc::now() + TOS_STATE_TTL);
     let redirect_uri = format!("{}/tos/complete?state={state}", links.public_url);
     let url = use_case.tos_link(account.0, id, redirect_uri).await?;
@@ -234,10 +221,7 @@ const THANK_YOU: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=
         (status = 200, description = "A \"thank you\" page", body = String, content_type = "text/html"),
         (status = 400, description = "A missing, forged or expired `state`, or a missing or malformed `signed_agreement_id`", body = ErrorBody),
         (status = 404, description = "The customer no longer exists", body = ErrorBody),
-        (status = 431, description = "Request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        ServerErrors, HeadersTooLarge,
     )
 )]
 #[tracing::instrument(name = "http.complete_tos", skip_all)]

@@ -2,16 +2,17 @@
 //! cursor, and retrying one (replaying its event).
 
 use actix_web::{web, HttpResponse};
-use domain::ValidationErrors;
+use domain::{EndpointId, ValidationErrors};
 use ports::{JobId, ListDeliveries, ManageDeliveries};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::data::{DeliveryData, DeliveryListResponse};
-use super::endpoints::endpoint_id;
 use crate::auth::AuthenticatedAccount;
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
+use crate::params::{page_cursor, page_limit, path_id};
+use crate::responses::{BearerErrors, EndpointNotFound};
 
 /// Query parameters of `GET /webhook-endpoints/{id}/deliveries`, as sent.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -26,33 +27,17 @@ pub struct DeliveryListParams {
     pub starting_after: Option<String>,
 }
 
-/// Default and largest page size.
-const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 100;
-
 impl DeliveryListParams {
     /// Validates every parameter, naming each bad one.
     pub fn try_into_query(self) -> Result<ListDeliveries, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let limit = match self.limit.as_deref() {
-            None => Some(DEFAULT_LIMIT),
-            Some(raw) => errors.collect(
-                "limit",
-                raw.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| format!("must be an integer from 1 to {MAX_LIMIT}")),
-            ),
-        };
-        let starting_after = match self.starting_after.as_deref() {
-            None => Some(None),
-            Some(raw) => errors
-                .collect(
-                    "starting_after",
-                    uuid::Uuid::parse_str(raw).map_err(|_| "must be a delivery id".to_owned()),
-                )
-                .map(|id| Some(JobId(id))),
-        };
+        let limit = page_limit(self.limit.as_deref(), &mut errors);
+        let starting_after = page_cursor(
+            self.starting_after.as_deref(),
+            "must be a delivery id",
+            &mut errors,
+        )
+        .map(|id| id.map(JobId));
         match (limit, starting_after) {
             (Some(limit), Some(starting_after)) if errors.is_empty() => Ok(ListDeliveries {
                 limit,
@@ -75,13 +60,7 @@ impl DeliveryListParams {
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryListResponse),
         (status = 400, description = "A bad parameter, or `starting_after` of no delivery of this endpoint", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such endpoint of this account", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        EndpointNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.list_webhook_deliveries", skip_all, fields(account_id = %account.0))]
@@ -91,7 +70,7 @@ pub async fn list_webhook_deliveries(
     params: web::Query<DeliveryListParams>,
     use_case: web::Data<dyn ManageDeliveries>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoint_id(&id)?;
+    let endpoint = EndpointId(path_id(&id)?);
     let query = params
         .into_inner()
         .try_into_query()
@@ -123,14 +102,9 @@ pub async fn list_webhook_deliveries(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Queued; it is attempted shortly", body = Envelope<DeliveryData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 404, description = "No such endpoint of this account, or no such delivery of it", body = ErrorBody),
         (status = 409, description = "`delivery_in_progress`: an attempt is under way; or `endpoint_disabled`", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.retry_webhook_delivery", skip_all, fields(account_id = %account.0))]
@@ -140,10 +114,8 @@ pub async fn retry_webhook_delivery(
     use_case: web::Data<dyn ManageDeliveries>,
 ) -> Result<HttpResponse, ApiError> {
     let (endpoint, delivery) = path.into_inner();
-    let endpoint = endpoint_id(&endpoint)?;
-    let delivery = uuid::Uuid::parse_str(&delivery)
-        .map(JobId)
-        .map_err(|_| ApiError::not_found())?;
+    let endpoint = EndpointId(path_id(&endpoint)?);
+    let delivery = JobId(path_id(&delivery)?);
     let queued = use_case
         .retry_delivery(account.0, endpoint, delivery)
         .await?;

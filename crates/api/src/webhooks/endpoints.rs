@@ -15,13 +15,8 @@ use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::idempotency::{self, IdempotencyKeyHeader, IdempotencyKeyParam, KeyedRequest};
-
-/// An endpoint id from the path; anything but a UUID names no endpoint.
-pub(super) fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(EndpointId)
-        .map_err(|_| ApiError::not_found())
-}
+use crate::params::path_id;
+use crate::responses::{BearerErrors, EndpointNotFound, JsonBodyErrors};
 
 /// Registers a webhook endpoint for the authenticated account and answers with its signing
 /// secret — the only time it is shown (keep it; rotate it if it is lost). At most 10
@@ -40,17 +35,10 @@ pub(super) fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
         (status = 201, description = "Endpoint registered; `data.secret` is shown only now (a replay, with `Idempotent-Replayed: true`, is the first answer with `data.secret` null)", body = Envelope<EndpointData>,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same idempotency key"))),
         (status = 400, description = "Invalid request: `details` names every bad field (a refused URL under `url`), a key given twice, or a malformed `Idempotency-Key` (`invalid_request`); or no `Idempotency-Key` where one is required (`idempotency_key_required`)", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
         (status = 409, description = "`endpoint_limit_reached`: the account already has 10 endpoints (an idempotency key is released: retry with it once one is deleted); or a request with this idempotency key is still in progress (`idempotency_key_in_use`, with `Retry-After`)", body = ErrorBody,
             headers(("Retry-After" = u32, description = "With `idempotency_key_in_use`: seconds to wait"))),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
         (status = 422, description = "This idempotency key was used for a request with a different body (`idempotency_key_reused`)", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        BearerErrors, JsonBodyErrors,
     )
 )]
 #[tracing::instrument(name = "http.create_webhook_endpoint", skip_all, fields(account_id = %account.0))]
@@ -110,12 +98,7 @@ pub async fn create_webhook_endpoint(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account's endpoints", body = EndpointListResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.list_webhook_endpoints", skip_all, fields(account_id = %account.0))]
@@ -141,13 +124,7 @@ pub async fn list_webhook_endpoints(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The endpoint", body = Envelope<EndpointData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such endpoint of this account", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        EndpointNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.get_webhook_endpoint", skip_all, fields(account_id = %account.0))]
@@ -156,7 +133,9 @@ pub async fn get_webhook_endpoint(
     id: web::Path<String>,
     use_case: web::Data<dyn ManageWebhookEndpoints>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = use_case.get_endpoint(account.0, endpoint_id(&id)?).await?;
+    let endpoint = use_case
+        .get_endpoint(account.0, EndpointId(path_id(&id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(Envelope::success(
         200,
         "Webhook endpoint retrieved successfully",
@@ -177,15 +156,7 @@ pub async fn get_webhook_endpoint(
     responses(
         (status = 200, description = "The endpoint as changed", body = Envelope<EndpointData>),
         (status = 400, description = "Invalid request: `details` names every bad field (a refused URL under `url`), or a key given twice", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such endpoint of this account", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content-Type is not application/json, or names a charset other than UTF-8", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        EndpointNotFound, BearerErrors, JsonBodyErrors,
     )
 )]
 #[tracing::instrument(name = "http.update_webhook_endpoint", skip_all, fields(account_id = %account.0))]
@@ -195,7 +166,7 @@ pub async fn update_webhook_endpoint(
     body: Json<Value>,
     use_case: web::Data<dyn ManageWebhookEndpoints>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = endpoint_id(&id)?;
+    let id = EndpointId(path_id(&id)?);
     let change = UpdateEndpointBody::from_json(body.into_inner())
         .and_then(|body| body.try_into_domain(use_case.url_rules()))
         .map_err(|e| ApiError::validation(&e))?;
@@ -217,13 +188,7 @@ pub async fn update_webhook_endpoint(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Deleted", body = Envelope<DeletedEndpoint>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such endpoint of this account", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        EndpointNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.delete_webhook_endpoint", skip_all, fields(account_id = %account.0))]
@@ -232,7 +197,7 @@ pub async fn delete_webhook_endpoint(
     id: web::Path<String>,
     use_case: web::Data<dyn ManageWebhookEndpoints>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = endpoint_id(&id)?;
+    let id = EndpointId(path_id(&id)?);
     use_case.delete_endpoint(account.0, id).await?;
     Ok(HttpResponse::Ok().json(Envelope::success(
         200,
@@ -256,13 +221,7 @@ pub async fn delete_webhook_endpoint(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The endpoint with its new secret in `data.secret`, shown only now", body = Envelope<EndpointData>),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "Bearer challenge"))),
-        (status = 404, description = "No such endpoint of this account", body = ErrorBody),
-        (status = 431, description = "Authorization header over 16 KiB, or request headers over 32 KiB in all", body = ErrorBody),
-        (status = 500, description = "Unexpected error", body = ErrorBody),
-        (status = 503, description = "The database is unavailable", body = ErrorBody,
-            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        EndpointNotFound, BearerErrors,
     )
 )]
 #[tracing::instrument(name = "http.rotate_webhook_secret", skip_all, fields(account_id = %account.0))]
@@ -271,7 +230,9 @@ pub async fn rotate_webhook_endpoint_secret(
     id: web::Path<String>,
     use_case: web::Data<dyn ManageWebhookEndpoints>,
 ) -> Result<HttpResponse, ApiError> {
-    let rotated = use_case.rotate_secret(account.0, endpoint_id(&id)?).await?;
+    let rotated = use_case
+        .rotate_secret(account.0, EndpointId(path_id(&id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(Envelope::success(
         200,
         "Webhook signing secret rotated",

@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_http::Request;
 use actix_web::body::MessageBody;
-use actix_web::dev::{Payload, ServiceResponse};
+use actix_web::dev::{Payload, Service, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::from_fn;
@@ -72,6 +73,26 @@ async fn json_of<B: MessageBody>(response: ServiceResponse<B>) -> Value {
     serde_json::from_slice(&test::read_body(response).await).unwrap()
 }
 
+/// A `/held` request and, beside it, a `GET` of `uri`, which is answered while `/held` is
+/// still held; `/held` is released once that answer is in. Both answers, `/held`'s first.
+async fn beside_held<S, B>(
+    app: &S,
+    release: &Notify,
+    uri: &str,
+) -> (ServiceResponse<B>, ServiceResponse<B>)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let held = test::call_service(app, test::TestRequest::get().uri("/held").to_request());
+    let beside = async {
+        let response =
+            test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
+        release.notify_one();
+        response
+    };
+    tokio::join!(held, beside)
+}
+
 fn refused_count(registry: &prometheus::Registry, reason: &str) -> u64 {
     registry
         .gather()
@@ -93,14 +114,7 @@ async fn a_request_beyond_the_limits_is_refused_at_once_with_503_and_retry_after
         release.clone()
     );
 
-    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
-    let refused = async {
-        let response =
-            test::call_service(&app, test::TestRequest::get().uri("/quick").to_request()).await;
-        release.notify_one();
-        response
-    };
-    let (held, refused) = tokio::join!(held, refused);
+    let (held, refused) = beside_held(&app, &release, "/quick").await;
 
     assert_eq!(held.status(), StatusCode::OK);
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -174,14 +188,7 @@ async fn the_operations_endpoints_are_never_refused() {
         release.clone()
     );
 
-    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
-    let health = async {
-        let response =
-            test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
-        release.notify_one();
-        response
-    };
-    let (held, health) = tokio::join!(held, health);
+    let (held, health) = beside_held(&app, &release, "/healthz").await;
     assert_eq!(held.status(), StatusCode::OK);
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(refused_count(&registry, "queue_full"), 0);

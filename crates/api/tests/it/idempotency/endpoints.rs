@@ -22,6 +22,8 @@ use uuid::Uuid;
 use crate::support::{account, assert_error_shape, Reply};
 use crate::webhook_support::{authorised, call_keyed, endpoints, keys};
 
+use super::{fresh_reserving, store_beginning};
+
 const RESERVED: Uuid = Uuid::from_u128(0xe5e5);
 
 fn body() -> Value {
@@ -50,19 +52,8 @@ fn registered() -> CreatedEndpoint {
     }
 }
 
-fn beginning(begun: Begun) -> MockIdempotencyStore {
-    let mut store = MockIdempotencyStore::new();
-    store
-        .expect_begin()
-        .times(1)
-        .returning(move |_| Ok(begun.clone()));
-    store
-}
-
 fn fresh() -> MockIdempotencyStore {
-    beginning(Begun::Fresh {
-        reserved_id: RESERVED,
-    })
+    fresh_reserving(RESERVED)
 }
 
 async fn send(
@@ -138,7 +129,7 @@ async fn a_replay_answers_the_stored_copy_and_registers_nothing() {
         &registered(),
     ));
     let reply = send(
-        beginning(Begun::Replay(kept.clone())),
+        store_beginning(Begun::Replay(kept.clone())),
         endpoints(false),
         keyed(),
     )
@@ -151,7 +142,7 @@ async fn a_replay_answers_the_stored_copy_and_registers_nothing() {
 
 #[actix_web::test]
 async fn other_content_under_the_key_is_422_idempotency_key_reused() {
-    let reply = send(beginning(Begun::Mismatch), endpoints(false), keyed()).await;
+    let reply = send(store_beginning(Begun::Mismatch), endpoints(false), keyed()).await;
     assert_error_shape(
         &reply,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -210,7 +201,7 @@ async fn a_taken_over_key_without_its_endpoint_registers_under_the_same_id() {
         .times(1)
         .withf(|_, _, reservation| reservation.reserved_id() == RESERVED)
         .returning(|_, _, _| Ok(registered()));
-    let store = beginning(Begun::Resume {
+    let store = store_beginning(Begun::Resume {
         reserved_id: RESERVED,
     });
     let reply = send(store, use_case, keyed()).await;
@@ -226,7 +217,7 @@ async fn an_endpoint_under_an_unfinished_key_is_reported_not_registered_twice() 
         .times(1)
         .returning(|_, _| Ok(registered().endpoint));
     use_case.expect_create_endpoint_reserved().never();
-    let mut store = beginning(Begun::Resume {
+    let mut store = store_beginning(Begun::Resume {
         reserved_id: RESERVED,
     });
     store.expect_release().times(1).returning(|_| Ok(true));

@@ -18,6 +18,8 @@ use crate::kyc_cases::individual;
 use crate::kyc_submit::{post_kyc, CUSTOMER};
 use crate::support::{account, assert_error_shape, call, customer_from, seed_body_input, Ports};
 
+use super::{fresh_reserving, store_beginning};
+
 const RESERVED: Uuid = Uuid::from_u128(0x5ab_0000_0000_4000_8000_0000_0000_0001);
 
 fn customer_id() -> CustomerId {
@@ -36,19 +38,8 @@ fn keyed() -> actix_web::test::TestRequest {
     post_kyc(&individual()).insert_header(("Idempotency-Key", "kyc-1"))
 }
 
-fn beginning(begun: Begun) -> MockIdempotencyStore {
-    let mut store = MockIdempotencyStore::new();
-    store
-        .expect_begin()
-        .times(1)
-        .returning(move |_| Ok(begun.clone()));
-    store
-}
-
 fn fresh() -> MockIdempotencyStore {
-    beginning(Begun::Fresh {
-        reserved_id: RESERVED,
-    })
+    fresh_reserving(RESERVED)
 }
 
 fn ports(store: MockIdempotencyStore, submit: MockSubmitKyc) -> Ports {
@@ -138,7 +129,7 @@ async fn a_replay_answers_the_stored_bytes_and_submits_nothing() {
     let stored = submitted(&reviewed());
     let reply = call(
         ports(
-            beginning(Begun::Replay(stored.clone())),
+            store_beginning(Begun::Replay(stored.clone())),
             MockSubmitKyc::new(),
         ),
         keyed(),
@@ -152,7 +143,7 @@ async fn a_replay_answers_the_stored_bytes_and_submits_nothing() {
 #[actix_web::test]
 async fn other_content_under_the_key_is_422_and_an_erased_customer_410() {
     let reply = call(
-        ports(beginning(Begun::Mismatch), MockSubmitKyc::new()),
+        ports(store_beginning(Begun::Mismatch), MockSubmitKyc::new()),
         keyed(),
     )
     .await;
@@ -161,7 +152,11 @@ async fn other_content_under_the_key_is_422_and_an_erased_customer_410() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency_key_reused",
     );
-    let reply = call(ports(beginning(Begun::Gone), MockSubmitKyc::new()), keyed()).await;
+    let reply = call(
+        ports(store_beginning(Begun::Gone), MockSubmitKyc::new()),
+        keyed(),
+    )
+    .await;
     assert_error_shape(&reply, StatusCode::GONE, "customer_deleted");
 }
 
@@ -248,7 +243,7 @@ fn resumed_finding(found: Option<Customer>) -> MockSubmitKyc {
 #[actix_web::test]
 async fn a_taken_over_key_whose_submission_was_accepted_is_answered_from_the_customer() {
     let (tx, rx) = mpsc::channel();
-    let mut store = beginning(Begun::Resume {
+    let mut store = store_beginning(Begun::Resume {
         reserved_id: RESERVED,
     });
     store.expect_complete().times(1).returning(move |c| {
@@ -274,7 +269,7 @@ async fn a_taken_over_key_without_an_accepted_submission_runs_again_as_that_subm
         .times(1)
         .withf(|_, _, _, reservation| reservation.reserved_id() == RESERVED)
         .returning(|_, _, _, _| Ok(reviewed()));
-    let store = beginning(Begun::Resume {
+    let store = store_beginning(Begun::Resume {
         reserved_id: RESERVED,
     });
     let reply = call(ports(store, submit), keyed()).await;

@@ -40,6 +40,7 @@ fn reserved_customer(input: domain::NewCustomer) -> Customer {
     }
 }
 
+/// A key store whose one `begin` answers `begun` (also for `kyc` and `endpoints`).
 fn store_beginning(begun: Begun) -> MockIdempotencyStore {
     let mut store = MockIdempotencyStore::new();
     store
@@ -49,10 +50,13 @@ fn store_beginning(begun: Begun) -> MockIdempotencyStore {
     store
 }
 
+/// A key store whose one `begin` finds the key new and reserves `reserved_id`.
+fn fresh_reserving(reserved_id: Uuid) -> MockIdempotencyStore {
+    store_beginning(Begun::Fresh { reserved_id })
+}
+
 fn fresh() -> MockIdempotencyStore {
-    store_beginning(Begun::Fresh {
-        reserved_id: RESERVED,
-    })
+    fresh_reserving(RESERVED)
 }
 
 fn with(store: MockIdempotencyStore, create: MockCreateCustomer) -> Ports {
