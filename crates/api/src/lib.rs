@@ -66,7 +66,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/customer/{id}/kyc",
-        route: || web::route().to(customers::kyc::get_customer_kyc),
+        route: || web::route().to(kyc::overview::get_customer_kyc),
     },
     Endpoint {
         method: "POST",

@@ -9,7 +9,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::customers::{create, data, delete, kyc as customer_kyc, read, update};
+use crate::customers::{create, data, delete, read, update};
+use crate::kyc::overview as customer_kyc;
 use crate::kyc::{
     body as kyc_body, business as kyc_business, data as kyc_data, handlers as kyc,
     person as kyc_person,

@@ -1,14 +1,13 @@
 //! The customer endpoints, one module per endpoint group: `create` (`POST /customer`),
 //! `read` (`GET /customer/{id}`, `GET /customers`), `update` (`PUT /customer/{id}`),
-//! `delete` (`DELETE /customer/{id}`), `kyc` (`GET /customer/{id}/kyc`); `data`, the customer
-//! as they show it; `fields`, the rules of the customer's own fields, shared by the create
+//! `delete` (`DELETE /customer/{id}`); `data`, the customer as they show it (also used by
+//! the KYC routes, `crate::kyc`, which this module does not use); `fields`, the rules of the customer's own fields, shared by the create
 //! and update bodies.
 
 pub mod create;
 pub mod data;
 pub mod delete;
 pub mod fields;
-pub mod kyc;
 pub mod read;
 pub mod update;
 

@@ -1,13 +1,15 @@
 //! KYC by API and the terms of service: the routes, their wire shapes, the upload gate
 //! (permits, size and idle limits) and the signed `state` of terms-of-service links.
 //!
-//! - [`handlers`]: `POST|GET /customer/{id}/kyc`, `POST /customer/{id}/tos-link`,
+//! - [`handlers`]: `POST /customer/{id}/kyc`, `POST /customer/{id}/tos-link`,
 //!   `GET /tos/complete`.
 //! - [`body`], [`person`], [`business`]: the submission's body, read leniently into the
 //!   domain's input; [`schemas`]: the document's vocabularies, from the domain's lists.
 //! - [`gate`]: the route wrapper and body extractor of the upload.
 //! - [`state`]: the HMAC-signed `state`.
 //! - [`data`]: the answers and the error mapping.
+//! - [`overview`]: `GET /customer/{id}/kyc`: state, links, history and the masked
+//!   submissions.
 //!
 //! `Idempotency-Key` on `POST /customer/{id}/kyc` is honoured by the service-wide
 //! idempotency glue (`crate::idempotency`), called by the handler after the gate's permit
@@ -19,6 +21,7 @@ pub mod data;
 pub mod examples;
 pub mod gate;
 pub mod handlers;
+pub mod overview;
 pub mod person;
 pub mod schemas;
 pub mod state;

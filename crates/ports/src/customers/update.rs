@@ -232,7 +232,18 @@ impl CustomerService {
         let event = self
             .events
             .about(WebhookEventType::CustomerUpdated, &new, None, at);
+        // The new link may come with another state (terms accepted under the old address
+        // are not under the new one): every KYC or ToS status change is told.
+        let before = (current.kyc_state.kyc_status, current.kyc_state.tos_status);
+        let kyc_event =
+            (before != (new.kyc_state.kyc_status, new.kyc_state.tos_status)).then(|| {
+                self.events
+                    .about(WebhookEventType::CustomerKycUpdated, &new, Some(before), at)
+            });
         let mut change = CustomerChange::new(new, current.version).with_event(event);
+        if let Some(kyc_event) = kyc_event {
+            change = change.with_event(kyc_event);
+        }
         if let Some(mail) = mail {
             change = change.with_kyc_mail(mail);
         }

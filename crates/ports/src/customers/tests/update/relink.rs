@@ -2,6 +2,7 @@
 //! link under a key of its own, a new mail in place of the queued one.
 
 use super::*;
+use domain::{TosStatus, WebhookEventType};
 
 #[tokio::test]
 async fn a_new_address_is_refused_once_kyc_has_started_before_any_provider_call() {
@@ -74,6 +75,36 @@ async fn a_new_address_gets_a_new_link_and_a_new_mail_in_the_same_write() {
         })
     );
     assert_ne!(kyc_message_id_for_version(id, 4), kyc_message_id(id));
+    // The same KYC and ToS status on the new link: only the customer changed.
+    let types: Vec<_> = written[0].events.iter().map(|e| e.event_type).collect();
+    assert_eq!(types, vec![WebhookEventType::CustomerUpdated]);
+}
+
+#[tokio::test]
+async fn a_new_link_that_changes_the_tos_status_is_told_as_a_kyc_update_too() {
+    let mut current = fresh();
+    current.kyc_state.tos_status = TosStatus::Approved;
+    let mut repo = repo_finding(vec![current]);
+    repo.expect_email_exists().returning(|_, _| Ok(false));
+    let written = recording(&mut repo, |_| Ok(()));
+    let updated = update(
+        repo,
+        provider_answering(|| Ok(relink())),
+        new_address(),
+        Precondition::Any,
+    )
+    .await
+    .unwrap();
+    assert_eq!(updated.kyc_state.tos_status, TosStatus::Pending);
+    let written = written.lock().unwrap();
+    let types: Vec<_> = written[0].events.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        vec![
+            WebhookEventType::CustomerUpdated,
+            WebhookEventType::CustomerKycUpdated
+        ]
+    );
 }
 
 #[tokio::test]

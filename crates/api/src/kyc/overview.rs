@@ -10,11 +10,11 @@ use ports::{KycOverview, ReadKyc, SubmitKyc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::data::{RejectionReasonData, WireKycStatus, WireTosStatus};
+use super::data::SubmissionData;
 use crate::auth::AuthenticatedAccount;
+use crate::customers::data::{RejectionReasonData, WireKycStatus, WireTosStatus};
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::kyc::data::SubmissionData;
 use crate::params::path_id;
 use crate::responses::{BearerErrors, CustomerNotFound};
 
