@@ -101,6 +101,14 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// [`Self::write_transaction`].
     fn lock_due_jobs(&mut self, due: outbox::due_jobs) -> QueryResult<Vec<(Id, Option<Id>)>>;
 
+    /// Loads the deliveries `due` selects, locked against concurrent writers (a finishing
+    /// attempt, an erasure) as far as this backend locks rows, skipping rows they hold.
+    /// Called inside a [`Self::write_transaction`].
+    fn lock_due_deliveries(
+        &mut self,
+        due: outbox::due_deliveries,
+    ) -> QueryResult<Vec<(Id, Option<Id>)>>;
+
     /// Holds off every other claim of webhook deliveries until the transaction ends, so
     /// that the leases a claim counts per endpoint are all there are (the per-endpoint
     /// share holds across instances). Called inside a [`Self::write_transaction`].

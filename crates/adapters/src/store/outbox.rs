@@ -46,7 +46,7 @@ pub(crate) fn due_jobs(kind: &'static str, now: Timestamp, limit: i64) -> _ {
 /// endpoint is not one of `full` (those already at their share of leases): their ids and
 /// endpoints. `full` is never empty (see [`claim_deliveries`]).
 #[diesel::dsl::auto_type]
-fn due_deliveries(now: Timestamp, full: Vec<Id>, limit: i64) -> _ {
+pub(crate) fn due_deliveries(now: Timestamp, full: Vec<Id>, limit: i64) -> _ {
     let queued: SqlLiteral<Text> = diesel::dsl::sql("'queued'");
     let webhook: &'static str = JobKind::Webhook.as_str();
     outbox_jobs::table
@@ -83,7 +83,8 @@ const LOOKS: usize = 4;
 /// Picks the webhook deliveries to lease so that no endpoint holds more than `cap` leases
 /// at once, across instances, and no endpoint's backlog hides the others' due work:
 ///
-/// - claims of deliveries are serialised (`StoreConnection::serialise_delivery_claims`:
+/// - claims of deliveries are serialised (`StoreConnection::serialise_delivery_claims`,
+///   taken by the caller:
 ///   a transaction-scoped advisory lock on PostgreSQL, the one write lock on SQLite), so
 ///   the leases counted are all the leases there are — row locks alone would let two
 ///   claimers each see room for the same endpoint;
@@ -98,19 +99,19 @@ fn claim_deliveries<C: super::StoreConnection>(
     limit: usize,
 ) -> QueryResult<Vec<Id>>
 where
-    due_deliveries: diesel::query_dsl::LoadQuery<'static, C, (Id, Option<Id>)>,
     leased_deliveries: diesel::query_dsl::LoadQuery<'static, C, (Option<Id>, i64)>,
 {
-    conn.serialise_delivery_claims()?;
     let leased: Vec<(Option<Id>, i64)> = leased_deliveries(now).load(conn)?;
     let mut shares = Shares::new(leased, cap, limit);
     // Each look ahead leaves out the endpoints that reached their share in the looks
     // before, so a backlog of one endpoint costs one more look, not the claim.
     let fetch = limit.saturating_mul(2).max(8);
     for _ in 0..LOOKS {
-        let candidates =
-            due_deliveries(now, shares.full(), i64::try_from(fetch).unwrap_or(i64::MAX))
-                .load(conn)?;
+        let candidates = conn.lock_due_deliveries(due_deliveries(
+            now,
+            shares.full(),
+            i64::try_from(fetch).unwrap_or(i64::MAX),
+        ))?;
         let exhausted = candidates.len() < fetch;
         if shares.take(candidates) || exhausted {
             break;
@@ -208,6 +209,12 @@ impl Outbox for Store {
         let rows: Vec<ClaimedJobRow> = self
             .run(move |conn| {
                 per_backend!(conn => conn.write_transaction(|conn| {
+                    let deliveries = kind == JobKind::Webhook && per_endpoint.is_some();
+                    if deliveries {
+                        // Before `now` is read, so that time spent waiting for another
+                        // claimer is not taken off the lease.
+                        conn.serialise_delivery_claims()?;
+                    }
                     let now = Timestamp(Utc::now());
                     let picked: Vec<Id> = match (kind, per_endpoint) {
                         (JobKind::Webhook, Some(cap)) => claim_deliveries(conn, now, cap, limit)?,
@@ -220,14 +227,29 @@ impl Outbox for Store {
                     if picked.is_empty() {
                         return Ok(Vec::new());
                     }
-                    diesel::update(outbox_jobs::table.filter(outbox_jobs::id.eq_any(&picked)))
-                        .set((
-                            outbox_jobs::locked_until.eq(Timestamp(now.0 + lease)),
-                            outbox_jobs::attempts.eq(outbox_jobs::attempts + 1),
-                        ))
-                        .execute(conn)?;
+                    // The rows were read locked (or under SQLite's one write lock): they are
+                    // still queued and unleased; the conditions are checked again anyway, and
+                    // only the rows this claim leased are handed out.
+                    let leased_until = Timestamp(now.0 + lease);
+                    diesel::update(
+                        outbox_jobs::table
+                            .filter(outbox_jobs::id.eq_any(&picked))
+                            .filter(outbox_jobs::status.eq("queued"))
+                            .filter(
+                                outbox_jobs::locked_until
+                                    .is_null()
+                                    .or(outbox_jobs::locked_until.lt(now)),
+                            ),
+                    )
+                    .set((
+                        outbox_jobs::locked_until.eq(leased_until),
+                        outbox_jobs::attempts.eq(outbox_jobs::attempts + 1),
+                    ))
+                    .execute(conn)?;
                     outbox_jobs::table
                         .filter(outbox_jobs::id.eq_any(&picked))
+                        .filter(outbox_jobs::status.eq("queued"))
+                        .filter(outbox_jobs::locked_until.eq(leased_until))
                         .order(outbox_jobs::next_attempt_at.asc())
                         .select(ClaimedJobRow::as_select())
                         .load(conn)

@@ -67,6 +67,13 @@ impl StoreConnection for PgConnection {
         due.for_update().skip_locked().load(self)
     }
 
+    fn lock_due_deliveries(
+        &mut self,
+        due: super::outbox::due_deliveries,
+    ) -> QueryResult<Vec<(Id, Option<Id>)>> {
+        due.for_update().skip_locked().load(self)
+    }
+
     fn serialise_delivery_claims(&mut self) -> QueryResult<()> {
         // A transaction-scoped advisory lock under a key of its own (the ASCII of
         // "whclaims"): released by the commit, so a crashed claimer holds nothing.

@@ -88,6 +88,14 @@ impl StoreConnection for SqliteConnection {
         due.load(self)
     }
 
+    fn lock_due_deliveries(
+        &mut self,
+        due: super::outbox::due_deliveries,
+    ) -> QueryResult<Vec<(Id, Option<Id>)>> {
+        // The IMMEDIATE transaction around the claim keeps every other writer out.
+        due.load(self)
+    }
+
     fn serialise_delivery_claims(&mut self) -> QueryResult<()> {
         // The IMMEDIATE transaction around the claim already holds the one write lock.
         Ok(())
