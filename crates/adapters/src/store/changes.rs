@@ -12,6 +12,7 @@ use ports::{CustomerChange, JobKind, RepositoryError};
 
 use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
+use super::kyc::{coalesce_number, coalesce_time, NO_SEQUENCE};
 use super::rows::{CustomerRow, NewJobRow};
 use super::schema::{customers, outbox_jobs};
 use super::sql_types::{Id, Json, Timestamp};
@@ -114,6 +115,8 @@ impl Store {
             )));
         }
         let columns = ChangedCustomer::of(new);
+        let expected_at = Timestamp(change.expected_as_of.at);
+        let expected_sequence = change.expected_as_of.sequence.unwrap_or(NO_SEQUENCE);
         let job = change
             .kyc_mail
             .as_ref()
@@ -139,7 +142,16 @@ impl Store {
                         customers::table
                             .filter(customers::id.eq(id))
                             .filter(customers::account_id.eq(account))
-                            .filter(customers::version.eq(expected)),
+                            .filter(customers::version.eq(expected))
+                            // The watermark too, as the KYC lifecycle's own writes do.
+                            .filter(
+                                coalesce_time(customers::kyc_as_of, customers::created_at)
+                                    .eq(expected_at),
+                            )
+                            .filter(
+                                coalesce_number(customers::kyc_sequence, NO_SEQUENCE)
+                                    .eq(expected_sequence),
+                            ),
                     )
                     .set(&columns)
                     .execute(conn)?;

@@ -39,7 +39,7 @@ diesel::define_sql_function! {
 }
 
 /// Stands for "no sequence number" in the compare-and-set: no provider numbers below it.
-const NO_SEQUENCE: i64 = i64::MIN;
+pub(crate) const NO_SEQUENCE: i64 = i64::MIN;
 
 /// A history row.
 #[derive(Queryable, Selectable, Insertable)]

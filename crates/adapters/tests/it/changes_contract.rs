@@ -140,6 +140,49 @@ pub async fn an_update_against_a_version_that_moved_writes_nothing(store: Store)
     assert_eq!(store.raw.count("SELECT count(*) FROM webhook_events"), 0);
 }
 
+pub async fn an_update_decided_before_a_watermark_moved_writes_nothing(store: Store) {
+    let customer = sample_customer(store.account().await, "tbash7676@gmail.com");
+    insert(&store, &customer).await;
+    // A report saying the state held until a later moment moves only the watermark: no new
+    // version (nothing a reader sees changed).
+    let mut held = customer.clone();
+    held.kyc_as_of = domain::KycOrder {
+        sequence: Some(7),
+        at: now() + TimeDelta::seconds(5),
+    };
+    let mut record = ports::KycReportRecord::default();
+    record.changes.push(ports::KycChange {
+        expected_version: customer.version,
+        expected_as_of: customer.kyc_as_of,
+        customer: held.clone(),
+    });
+    assert_eq!(
+        store.kyc.record(&record).await.unwrap(),
+        ports::Recorded::Written
+    );
+
+    // An update decided on the customer as read before: same version, older watermark.
+    let err = store
+        .customers
+        .update(&CustomerChange::new(changed(&customer), customer.version))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepositoryError::Conflict), "{err:?}");
+    assert_eq!(find(&store, &customer).await, Some(held.clone()));
+
+    // Decided again on the customer as it now is, it is written, the watermark kept.
+    let mut again = changed(&held);
+    again.version = held.version + 1;
+    store
+        .customers
+        .update(&CustomerChange::new(again.clone(), held.version))
+        .await
+        .unwrap();
+    let stored = find(&store, &customer).await.unwrap();
+    assert_eq!(stored.kyc_as_of, held.kyc_as_of);
+    assert_eq!(stored, again);
+}
+
 pub async fn two_updates_decided_on_one_version_give_one_change_and_one_conflict(store: Store) {
     let customer = sample_customer(store.account().await, "tbash7676@gmail.com");
     insert(&store, &customer).await;
@@ -306,6 +349,7 @@ pub async fn an_update_writes_its_event_with_a_delivery_per_subscribed_endpoint(
 crate::stores::contract_suite!(
     an_update_writes_the_customer_as_changed_at_the_next_version,
     an_update_against_a_version_that_moved_writes_nothing,
+    an_update_decided_before_a_watermark_moved_writes_nothing,
     two_updates_decided_on_one_version_give_one_change_and_one_conflict,
     a_change_that_does_not_make_the_next_version_is_refused,
     an_update_of_another_accounts_customer_writes_nothing,

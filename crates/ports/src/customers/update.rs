@@ -240,7 +240,9 @@ impl CustomerService {
                 self.events
                     .about(WebhookEventType::CustomerKycUpdated, &new, Some(before), at)
             });
-        let mut change = CustomerChange::new(new, current.version).with_event(event);
+        let mut change = CustomerChange::new(new, current.version)
+            .decided_at_watermark(current.kyc_as_of)
+            .with_event(event);
         if let Some(kyc_event) = kyc_event {
             change = change.with_event(kyc_event);
         }

@@ -19,6 +19,10 @@ pub struct CustomerChange {
     pub new: Customer,
     /// The version the change was decided on.
     pub expected_version: i64,
+    /// The KYC ordering watermark the change was decided on: a report that moved only the
+    /// watermark (it said the state held until then) makes no new version, so the version
+    /// alone would let this change write the older watermark back.
+    pub expected_as_of: domain::KycOrder,
     /// A KYC mail that replaces the customer's: the customer's KYC mail jobs still queued
     /// are cancelled and this one is queued in their place (a new address got new links).
     pub kyc_mail: Option<QueuedKycMail>,
@@ -29,15 +33,24 @@ pub struct CustomerChange {
 }
 
 impl CustomerChange {
-    /// `new` replacing the customer as of `expected_version`, causing nothing else.
+    /// `new` replacing the customer as of `expected_version`, causing nothing else; its
+    /// KYC watermark is expected to be `new`'s (a change that starts the customer over on a
+    /// new link says otherwise with [`Self::decided_at_watermark`]).
     pub fn new(new: Customer, expected_version: i64) -> Self {
         Self {
+            expected_as_of: new.kyc_as_of,
             new,
             expected_version,
             kyc_mail: None,
             events: Vec::new(),
             idempotency: None,
         }
+    }
+
+    /// The change was decided on the customer at KYC watermark `as_of`.
+    pub fn decided_at_watermark(mut self, as_of: domain::KycOrder) -> Self {
+        self.expected_as_of = as_of;
+        self
     }
 
     /// Writes `event` with the change.
