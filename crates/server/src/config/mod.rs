@@ -161,7 +161,7 @@ pub(crate) mod tests {
             "--listen-addr=0.0.0.0:9000",
             "--public-url=https://p.example",
             "--http-workers=3",
-            "--blocking-threads=4",
+            "--blocking-threads=9",
             "--shutdown-grace-seconds=5",
             "--database-url=sqlite://x.db",
             "--data-dir=/d",
@@ -204,7 +204,7 @@ pub(crate) mod tests {
         assert_eq!(h.public_url.as_deref(), Some("https://p.example"));
         assert_eq!(
             (h.http_workers, h.blocking_threads, h.shutdown_grace_seconds),
-            (3, 4, 5)
+            (3, 9, 5)
         );
         let d = &c.database;
         assert_eq!(d.database_url.as_deref(), Some("sqlite://x.db"));
