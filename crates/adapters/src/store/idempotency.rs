@@ -21,7 +21,8 @@ use super::{per_backend, Store, StoreConnection as _};
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = idempotency_keys)]
 #[diesel(primary_key(account_id, method, path, idempotency_key))]
-#[diesel(treat_none_as_null = true)]
+// Inserted with `None` as a bound NULL, one prepared statement (see `CustomerRow`).
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct KeyRow {
     account_id: Id,

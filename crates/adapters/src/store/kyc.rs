@@ -41,9 +41,9 @@ diesel::define_sql_function! {
 /// Stands for "no sequence number" in the compare-and-set: no provider numbers below it.
 pub(crate) const NO_SEQUENCE: i64 = i64::MIN;
 
-/// A history row.
+/// A history row (inserted with `None` as a bound NULL: see `CustomerRow`).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = kyc_history)]
+#[diesel(table_name = kyc_history, treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 struct HistoryRow {
     id: Id,
