@@ -15,6 +15,7 @@ pub mod kyc_submissions;
 pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
+mod periodic;
 pub mod provider_events;
 pub mod repository;
 pub mod webhooks;
@@ -28,7 +29,7 @@ pub use customers::{
     ReadCustomersError, UpdateCustomer, UpdateCustomerError,
 };
 pub use events::{EventDraft, EventSubject, Events, NewEvent, Presenter};
-pub use health::{OutboxBacklog, PoolState, StoreHealth};
+pub use health::{OutboxBacklog, PoolState, StatisticsRefresh, StoreHealth, StoreStatistics};
 pub use idempotency::{
     Begun, Fingerprint, HeldKey, Idempotency, IdempotencyCompletion, IdempotencyKey,
     IdempotencyPolicy, IdempotencyScope, IdempotencyStore, KeyClaim, KeyState, RecordedKey,
@@ -76,7 +77,7 @@ pub use customers::{
 #[cfg(any(test, feature = "mock"))]
 pub use events::MockPresenter;
 #[cfg(any(test, feature = "mock"))]
-pub use health::MockStoreHealth;
+pub use health::{MockStoreHealth, MockStoreStatistics};
 #[cfg(any(test, feature = "mock"))]
 pub use idempotency::MockIdempotencyStore;
 #[cfg(any(test, feature = "mock"))]

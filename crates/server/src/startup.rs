@@ -24,8 +24,9 @@ use ports::{
     CustomerDirectory, CustomerRepository, CustomerService, DeleteCustomer, Events, Idempotency,
     IdempotencyStore, JobHandler, KycMailHandler, KycProvider, KycReports, KycSubmissionRepository,
     KycSubmissionService, KycSyncQueue, Mailer, ManageDeliveries, ManageWebhookEndpoints, Outbox,
-    OutboxWorker, ReadCustomers, RetrySchedule, StoreHealth, SubmitKyc, TermsOfService,
-    UpdateCustomer, WebhookDeliveries, WebhookEndpointRepository, WorkerSettings,
+    OutboxWorker, ReadCustomers, RetrySchedule, StatisticsRefresh, StoreHealth, StoreStatistics,
+    SubmitKyc, TermsOfService, UpdateCustomer, WebhookDeliveries, WebhookEndpointRepository,
+    WorkerSettings,
 };
 
 use crate::config::{
@@ -48,6 +49,10 @@ pub struct Application {
     accounts: Arc<AccountService>,
 }
 
+/// How often the store looks for tables whose planner statistics went stale (a look is one
+/// read of PostgreSQL's table counters; see `ports::StoreStatistics`).
+const STATISTICS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The ports the storage adapter serves.
 struct Stores {
     customers: Arc<dyn CustomerRepository>,
@@ -55,6 +60,7 @@ struct Stores {
     outbox: Arc<dyn Outbox>,
     accounts: Arc<dyn AccountRepository>,
     health: Arc<dyn StoreHealth>,
+    statistics: Arc<dyn StoreStatistics>,
     idempotency: Arc<dyn IdempotencyStore>,
     kyc: Arc<dyn KycReports>,
     sync: Arc<dyn KycSyncQueue>,
@@ -72,6 +78,7 @@ impl Stores {
             outbox: store.clone(),
             accounts: store.clone(),
             health: store.clone(),
+            statistics: store.clone(),
             idempotency: store.clone(),
             kyc: store.clone(),
             sync: store.clone(),
@@ -204,6 +211,10 @@ impl Application {
             stop.clone(),
         )));
         workers.extend(lifecycle.spawn_workers(&config.lifecycle, kyc, stop.clone()));
+        workers.push(tokio::spawn(
+            StatisticsRefresh::new(stores.statistics, STATISTICS_REFRESH_INTERVAL)
+                .run(stop.clone()),
+        ));
 
         tracing::info!(
             listen = %address,

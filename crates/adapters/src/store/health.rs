@@ -1,7 +1,10 @@
-//! What operators ask of the store: readiness, pool occupancy, outbox backlogs.
+//! What operators ask of the store: readiness, pool occupancy, outbox backlogs; and its
+//! planner statistics.
 
 use async_trait::async_trait;
-use ports::{JobKind, Outbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth};
+use ports::{
+    JobKind, Outbox as _, OutboxBacklog, PoolState, RepositoryError, StoreHealth, StoreStatistics,
+};
 
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -37,5 +40,13 @@ impl StoreHealth for Store {
             backlogs.push((kind, self.backlog(kind).await?));
         }
         Ok(backlogs)
+    }
+}
+
+#[async_trait]
+impl StoreStatistics for Store {
+    async fn refresh_statistics(&self) -> Result<Vec<String>, RepositoryError> {
+        self.run(|conn| per_backend!(conn => conn.refresh_statistics()))
+            .await
     }
 }

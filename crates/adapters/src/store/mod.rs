@@ -131,6 +131,10 @@ pub(crate) trait StoreConnection: Connection + Sized {
     /// webhook endpoint limit). Called inside a [`Self::write_transaction`].
     fn lock_account(&mut self, account: Id) -> QueryResult<()>;
 
+    /// Gathers the planner statistics of the tables that changed much since theirs were
+    /// last gathered; returns the tables refreshed (see `ports::StoreStatistics`).
+    fn refresh_statistics(&mut self) -> QueryResult<Vec<String>>;
+
     /// Whether an embedded migration has not been applied yet.
     fn has_pending_migrations(&mut self) -> QueryResult<bool>;
 

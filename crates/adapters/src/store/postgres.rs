@@ -1,8 +1,9 @@
 //! What is PostgreSQL's own: opening the pool, migrating under an advisory lock (several
 //! instances may start together), claiming outbox jobs with `FOR UPDATE SKIP LOCKED` so
 //! that any number of instances deliver side by side, and locking an idempotency key's
-//! record (`FOR UPDATE`) while a claim on it decides. Connections keep PostgreSQL's default
-//! `plan_cache_mode`: how statements keep their plans as tables grow is in `shapes`.
+//! record (`FOR UPDATE`) while a claim on it decides, and gathering planner statistics
+//! where they went stale. Connections keep PostgreSQL's default `plan_cache_mode`: how
+//! statements keep their plans as tables grow is in `shapes`.
 
 use anyhow::Context as _;
 use diesel::pg::PgConnection;
@@ -103,6 +104,30 @@ impl StoreConnection for PgConnection {
             .first::<Id>(self)
             .optional()
             .map(drop)
+    }
+
+    fn refresh_statistics(&mut self) -> QueryResult<Vec<String>> {
+        #[derive(QueryableByName)]
+        struct Stale {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        // Autovacuum's rule for ANALYZE: more rows changed since the last one than 50 and a
+        // tenth of the table. Whether autovacuum or this service gathered them last does
+        // not matter: where autovacuum keeps up, this mostly finds nothing to do.
+        let stale: Vec<Stale> = diesel::sql_query(
+            "SELECT relname::text AS name FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() \
+               AND n_mod_since_analyze > 50 + 0.1 * GREATEST(n_live_tup, 0) \
+             ORDER BY relname",
+        )
+        .load(self)?;
+        for table in &stale {
+            // A name read from the catalogue, quoted as an identifier.
+            let quoted = table.name.replace('"', "\"\"");
+            diesel::sql_query(format!("ANALYZE \"{quoted}\"")).execute(self)?;
+        }
+        Ok(stale.into_iter().map(|t| t.name).collect())
     }
 
     fn has_pending_migrations(&mut self) -> QueryResult<bool> {

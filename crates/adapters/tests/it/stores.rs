@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection as _;
 use diesel::Connection as _;
 use ports::{
     AccountRepository, CustomerDirectory, CustomerRepository, IdempotencyStore, KycReports,
-    KycSubmissionRepository, KycSyncQueue, Outbox, StoreHealth, WebhookDeliveries,
+    KycSubmissionRepository, KycSyncQueue, Outbox, StoreHealth, StoreStatistics, WebhookDeliveries,
     WebhookEndpointRepository,
 };
 use testkit::{TempSqlite, TestPostgres};
@@ -20,6 +20,7 @@ pub struct Store {
     pub directory: Arc<dyn CustomerDirectory>,
     pub accounts: Arc<dyn AccountRepository>,
     pub health: Arc<dyn StoreHealth>,
+    pub statistics: Arc<dyn StoreStatistics>,
     pub submissions: Arc<dyn KycSubmissionRepository>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub kyc: Arc<dyn KycReports>,
@@ -101,6 +102,7 @@ impl Store {
             directory: repo.clone(),
             accounts: repo.clone(),
             health: repo.clone(),
+            statistics: repo.clone(),
             idempotency: repo.clone(),
             kyc: repo.clone(),
             sync: repo.clone(),

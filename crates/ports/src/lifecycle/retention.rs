@@ -41,20 +41,13 @@ impl ReceiptRetention {
     }
 
     /// Runs at once and then every `every` until `shutdown` turns true (or its sender goes).
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
+    pub async fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
+        crate::periodic::every(self.every, shutdown, || async {
             if let Err(e) = self.run_once().await {
                 tracing::warn!(error = %e, "could not delete expired provider event receipts");
             }
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                }
-                () = tokio::time::sleep(self.every) => {}
-            }
-        }
+        })
+        .await;
     }
 }
 
