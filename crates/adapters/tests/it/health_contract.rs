@@ -19,11 +19,8 @@ pub async fn the_pool_state_counts_open_connections(store: Store) {
     assert!(state.in_use + state.idle >= 1, "{state:?}");
 }
 
-pub async fn the_backlog_counts_queued_mails_and_their_age(store: Store) {
-    let empty = store.health.outbox_backlog().await.unwrap();
-    assert_eq!((empty.queued, empty.oldest_age), (0, None));
-
-    let account = store.account().await;
+/// Two customers of `account`, registered through the store (each queues its KYC mail).
+async fn insert_two_customers(store: &Store, account: domain::AccountId) {
     for email in ["one@example.com", "two@example.com"] {
         store
             .customers
@@ -31,6 +28,14 @@ pub async fn the_backlog_counts_queued_mails_and_their_age(store: Store) {
             .await
             .unwrap();
     }
+}
+
+pub async fn the_backlog_counts_queued_mails_and_their_age(store: Store) {
+    let empty = store.health.outbox_backlog().await.unwrap();
+    assert_eq!((empty.queued, empty.oldest_age), (0, None));
+
+    let account = store.account().await;
+    insert_two_customers(&store, account).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let backlog = store.health.outbox_backlog().await.unwrap();
     assert_eq!(backlog.queued, 2);
@@ -92,13 +97,7 @@ pub async fn statistics_are_refreshed_where_many_rows_changed(store: Store) {
         }
         RawDb::Sqlite(_) => {
             // SQLite plans without statistics, and none are ever gathered.
-            for email in ["one@example.com", "two@example.com"] {
-                store
-                    .customers
-                    .insert(&registration(&sample_customer(account, email)))
-                    .await
-                    .unwrap();
-            }
+            insert_two_customers(&store, account).await;
             assert_eq!(
                 store.statistics.refresh_statistics().await.unwrap(),
                 Vec::<String>::new()
