@@ -36,6 +36,11 @@ impl CustomerName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as stored, taken out of the value.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// A syntactically valid e-mail address at a named internet domain, kept exactly as given.
@@ -73,6 +78,11 @@ impl CustomerEmail {
     /// The address as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The address as given, taken out of the value.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// Whether `other` is the same address, as uniqueness counts addresses: regardless of
@@ -163,6 +173,11 @@ impl PhoneNumber {
     /// The number in E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The number in E.164 form, taken out of the value.
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

@@ -96,7 +96,7 @@ impl CustomerRow {
             name: CustomerName::from_stored(self.full_name).map_err(|m| invalid("full_name", m))?,
             email: CustomerEmail::from_stored(self.email).map_err(|m| invalid("email", m))?,
             phone: PhoneNumber::from_stored(self.phone).map_err(|m| invalid("phone", m))?,
-            country: CountryCode::parse(&self.country).map_err(|m| invalid("country", m))?,
+            country: CountryCode::from_stored(&self.country).map_err(|m| invalid("country", m))?,
             customer_type: self
                 .customer_type
                 .parse()

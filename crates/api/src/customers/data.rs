@@ -192,9 +192,9 @@ impl From<Customer> for CustomerData {
     fn from(c: Customer) -> Self {
         Self {
             id: c.id.to_string(),
-            full_name: c.name.as_str().to_owned(),
-            email: c.email.as_str().to_owned(),
-            phone: c.phone.as_str().to_owned(),
+            full_name: c.name.into_string(),
+            email: c.email.into_string(),
+            phone: c.phone.into_string(),
             country: c.country.alpha3().to_owned(),
             customer_type: c.customer_type.into(),
             kyc_link: c.kyc.kyc_link,

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::data::{CustomerData, WireKycStatus};
 use crate::auth::AuthenticatedAccount;
 use crate::conditional::etag;
-use crate::envelope::Envelope;
+use crate::envelope::{json_with_capacity, Envelope, CUSTOMER_JSON_BYTES};
 use crate::error::{ApiError, ErrorBody};
 use crate::params::{page_cursor, page_limit, path_id};
 use crate::responses::{BearerErrors, CustomerNotFound};
@@ -41,13 +41,15 @@ pub async fn get_customer(
         .get_customer(account.0, CustomerId(id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(customer.version))
-        .json(Envelope::success(
+    Ok(json_with_capacity(
+        HttpResponse::Ok().insert_header(etag(customer.version)),
+        &Envelope::success(
             200,
             "Customer retrieved successfully",
             CustomerData::from(customer),
-        )))
+        ),
+        CUSTOMER_JSON_BYTES + 128,
+    ))
 }
 
 /// Query parameters of `GET /customers`, as sent.
@@ -151,10 +153,15 @@ pub async fn list_customers(
         .try_into_query()
         .map_err(|e| ApiError::validation(&e))?;
     let page = use_case.list_customers(account.0, query).await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        status: "success",
-        status_code: 200,
-        data: page.customers.into_iter().map(CustomerData::from).collect(),
-        has_more: page.has_more,
-    }))
+    let capacity = CUSTOMER_JSON_BYTES * page.customers.len() + 128;
+    Ok(json_with_capacity(
+        &mut HttpResponse::Ok(),
+        &ListResponse {
+            status: "success",
+            status_code: 200,
+            data: page.customers.into_iter().map(CustomerData::from).collect(),
+            has_more: page.has_more,
+        },
+        capacity,
+    ))
 }

@@ -8,7 +8,22 @@
 //! and the type's invariant promise, so a row someone edited by hand into something
 //! malformed is still reported rather than passed on. Never use `from_stored` on input.
 
-use super::{CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS, MAX_NAME_CHARS};
+use super::{
+    CountryCode, CustomerEmail, CustomerName, PhoneNumber, MAX_EMAIL_CHARS, MAX_NAME_CHARS,
+};
+
+impl CountryCode {
+    /// Rebuilds a country read back from the store: exactly the upper-case alpha-3 code
+    /// that [`CountryCode::parse`] produces, found by a binary search of the codes in alpha-3 order (`parse`
+    /// normalises a copy and then searches the list in order, on every row of every page).
+    pub fn from_stored(stored: &str) -> Result<Self, String> {
+        let codes = isocountry::CountryCode::as_array_alpha3();
+        codes
+            .binary_search_by(|c| c.alpha3().cmp(stored))
+            .map(|at| Self(codes[at]))
+            .map_err(|_| "is not an alpha-3 country code this service stores".into())
+    }
+}
 
 impl CustomerName {
     /// Rebuilds a name read back from the store: 1..=255 characters, no control
@@ -72,6 +87,10 @@ mod tests {
         let name = CustomerName::parse("  Emmanuel A Towoju ").unwrap();
         let email = CustomerEmail::parse("TBash7676@Gmail.com").unwrap();
         let phone = PhoneNumber::parse("+1 (415) 555-2671", None).unwrap();
+        for raw in ["us", "NGA", " gbr ", "ax"] {
+            let country = CountryCode::parse(raw).unwrap();
+            assert_eq!(CountryCode::from_stored(country.alpha3()).unwrap(), country);
+        }
         assert_eq!(
             CustomerName::from_stored(name.as_str().to_owned()).unwrap(),
             name
@@ -102,6 +121,17 @@ mod tests {
         }
         let long = format!("{}@{}.com", "a".repeat(60), "b".repeat(200));
         assert!(CustomerEmail::from_stored(long).is_err());
+    }
+
+    #[test]
+    fn every_country_is_found_by_its_stored_code_and_nothing_else_is() {
+        for code in isocountry::CountryCode::iter() {
+            let country = CountryCode::from_stored(code.alpha3()).unwrap();
+            assert_eq!(country.alpha3(), code.alpha3());
+        }
+        for bad in ["", "usa", "US", " USA", "USA ", "XXX", "ZZZZ"] {
+            assert!(CountryCode::from_stored(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
