@@ -5,7 +5,9 @@
 //!   for a slot, each for at most `max_queue_wait`, and everything beyond is refused at
 //!   once with `503` and `Retry-After`, in the API's error shape. A client is told to come
 //!   back in microseconds instead of waiting behind hundreds of others, and the requests
-//!   that are admitted keep their latency. Two kinds of request are bounded by limits of
+//!   that are admitted keep their latency. The queue is for bursts: once it is standing
+//!   (every request leaving it for 100 ms waited longer than `queue_target_wait`), requests
+//!   that find every slot busy are refused at once until the overload passes. Two kinds of request are bounded by limits of
 //!   their own instead: logins (`max_logins` at once, no queue) and KYC uploads (the upload
 //!   gate's permits, see `kyc::gate`). The operations endpoints (`/healthz`, `/readyz`,
 //!   `/metrics`) are never refused, so an overloaded instance stays observable.
@@ -65,6 +67,10 @@ pub struct LimitSettings {
     pub max_queued: usize,
     /// Longest a request waits for a free slot before it is refused.
     pub max_queue_wait: Duration,
+    /// The queue's target wait: when every request leaving the queue over 100 ms waited
+    /// longer, the queue is standing and requests that find every slot busy are refused at
+    /// once until the overload passes (see `admission::Standing`). `None`: always queue.
+    pub queue_target_wait: Option<Duration>,
     /// Longest silence while a request body is being read.
     pub body_idle: Duration,
     /// Longest the whole body of a request to any route but the KYC upload may take to
@@ -80,6 +86,7 @@ impl Default for LimitSettings {
             max_in_flight: 32,
             max_queued: 32,
             max_queue_wait: Duration::from_millis(25),
+            queue_target_wait: Some(Duration::from_millis(5)),
             body_idle: Duration::from_secs(10),
             body_deadline: Duration::from_secs(30),
             max_logins: 16,

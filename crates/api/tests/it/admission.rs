@@ -34,6 +34,7 @@ fn one_slot() -> LimitSettings {
         max_in_flight: 1,
         max_queued: 0,
         max_queue_wait: Duration::from_secs(5),
+        queue_target_wait: Some(Duration::from_millis(5)),
         body_idle: Duration::from_millis(300),
         body_deadline: Duration::from_secs(5),
         max_logins: 2,

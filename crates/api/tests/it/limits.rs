@@ -30,6 +30,7 @@ fn settings(max_in_flight: usize, max_queued: usize, wait: Duration) -> LimitSet
         max_in_flight,
         max_queued,
         max_queue_wait: wait,
+        queue_target_wait: Some(Duration::from_millis(5)),
         body_idle: Duration::from_millis(300),
         body_deadline: Duration::from_secs(5),
         max_logins: 2,
@@ -304,4 +305,89 @@ async fn a_stalled_customer_body_gets_408_whatever_the_json_extractor_makes_of_i
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     assert_eq!(json_of(response).await["code"], "request_timeout");
+}
+
+#[actix_web::test]
+async fn under_sustained_overload_the_queue_stands_aside_until_the_slots_have_room_again() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    // One slot; queued requests wait at most 30 ms, far above the 5 ms target.
+    let app = app_with!(
+        settings(1, 4, Duration::from_millis(30)),
+        &registry,
+        release.clone()
+    );
+    let quick = || test::call_service(&app, test::TestRequest::get().uri("/quick").to_request());
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let overload = async {
+        // Each of these finds the slot busy, queues and is refused at the end of its wait,
+        // until a whole interval of such waits has made the queue standing; from then on
+        // a request that finds the slot busy is refused without queueing.
+        let started = Instant::now();
+        let mut timed_out = 0;
+        while refused_count(&registry, "queue_standing") == 0 {
+            assert!(started.elapsed() < Duration::from_secs(5), "never standing");
+            assert_eq!(quick().await.status(), StatusCode::SERVICE_UNAVAILABLE);
+            timed_out = refused_count(&registry, "queue_timeout");
+        }
+        let standing = quick().await;
+        release.notify_one();
+        (timed_out, standing)
+    };
+    let (held, (timed_out, standing)) = tokio::join!(held, overload);
+    assert_eq!(held.status(), StatusCode::OK);
+    // A 30 ms wait each: it takes more than three of them to fill the 100 ms interval.
+    assert!(timed_out >= 4, "standing after {timed_out} waits");
+    assert_eq!(standing.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(standing.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        json_of(standing).await["code"],
+        "service_unavailable",
+        "the same answer as any refusal"
+    );
+    assert_eq!(refused_count(&registry, "queue_standing"), 2);
+    assert_eq!(refused_count(&registry, "queue_timeout"), timed_out);
+
+    // The slot is free for a whole interval: the next request that finds it busy queues
+    // again (and, the slot staying busy, is refused at the end of its wait).
+    actix_web::rt::time::sleep(admission_interval() + Duration::from_millis(20)).await;
+    let (held, queued) = beside_held(&app, &release, "/quick").await;
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(queued.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused_count(&registry, "queue_timeout"), timed_out + 1);
+    assert_eq!(refused_count(&registry, "queue_standing"), 2);
+}
+
+#[actix_web::test]
+async fn with_no_target_wait_the_queue_is_always_used() {
+    let registry = prometheus::Registry::new();
+    let release = Arc::new(Notify::new());
+    let always_queue = LimitSettings {
+        queue_target_wait: None,
+        ..settings(1, 4, Duration::from_millis(30))
+    };
+    let app = app_with!(always_queue, &registry, release.clone());
+    let quick = || test::call_service(&app, test::TestRequest::get().uri("/quick").to_request());
+
+    let held = test::call_service(&app, test::TestRequest::get().uri("/held").to_request());
+    let overload = async {
+        let mut count = 0;
+        let started = Instant::now();
+        while started.elapsed() < admission_interval() * 2 {
+            assert_eq!(quick().await.status(), StatusCode::SERVICE_UNAVAILABLE);
+            count += 1;
+        }
+        release.notify_one();
+        count
+    };
+    let (held, count) = tokio::join!(held, overload);
+    assert_eq!(held.status(), StatusCode::OK);
+    assert_eq!(refused_count(&registry, "queue_timeout"), count);
+    assert_eq!(refused_count(&registry, "queue_standing"), 0);
+}
+
+/// CoDel's interval, which the admission uses (100 ms).
+fn admission_interval() -> Duration {
+    Duration::from_millis(100)
 }

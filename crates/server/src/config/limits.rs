@@ -25,6 +25,14 @@ pub struct LimitsSettings {
     #[arg(long, env = "MAX_QUEUE_WAIT_MS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
     pub max_queue_wait_ms: u64,
 
+    /// The queue's target wait, in milliseconds: once every request leaving the queue over
+    /// 100 ms had waited longer, the queue counts as standing (sustained overload, not a
+    /// burst) and requests that find every slot busy are refused at once with 503 instead
+    /// of queued, until 100 ms pass without a request finding every slot busy. 0: always
+    /// queue.
+    #[arg(long, env = "QUEUE_TARGET_WAIT_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
+    pub queue_target_wait_ms: u64,
+
     /// Longest a request body may go without a byte arriving before the request is
     /// answered 408 and its connection closed, in milliseconds. A body that keeps moving
     /// is never cut off.
@@ -51,6 +59,8 @@ impl LimitsSettings {
             max_in_flight: count(self.max_in_flight_requests),
             max_queued: count(self.max_queued_requests),
             max_queue_wait: Duration::from_millis(self.max_queue_wait_ms),
+            queue_target_wait: (self.queue_target_wait_ms > 0)
+                .then(|| Duration::from_millis(self.queue_target_wait_ms)),
             body_idle: Duration::from_millis(self.body_read_timeout_ms),
             body_deadline: Duration::from_millis(self.body_read_deadline_ms),
             max_logins: count(self.max_in_flight_logins),
@@ -79,6 +89,7 @@ mod tests {
             "--max-in-flight-requests=3",
             "--max-queued-requests=0",
             "--max-queue-wait-ms=7",
+            "--queue-target-wait-ms=3",
             "--body-read-timeout-ms=250",
             "--body-read-deadline-ms=900",
             "--max-in-flight-logins=2",
@@ -87,6 +98,11 @@ mod tests {
         .limit_settings();
         assert_eq!((limits.max_in_flight, limits.max_queued), (3, 0));
         assert_eq!(limits.max_queue_wait, Duration::from_millis(7));
+        assert_eq!(limits.queue_target_wait, Some(Duration::from_millis(3)));
+        let always_queue = config(&["--queue-target-wait-ms=0"])
+            .limits
+            .limit_settings();
+        assert_eq!(always_queue.queue_target_wait, None);
         assert_eq!(limits.body_idle, Duration::from_millis(250));
         assert_eq!(limits.body_deadline, Duration::from_millis(900));
         assert_eq!(limits.max_logins, 2);

@@ -323,6 +323,7 @@ pub(crate) mod tests {
             "MAX_IN_FLIGHT_REQUESTS",
             "MAX_QUEUED_REQUESTS",
             "MAX_QUEUE_WAIT_MS",
+            "QUEUE_TARGET_WAIT_MS",
             "BODY_READ_TIMEOUT_MS",
             "BODY_READ_DEADLINE_MS",
             "MAX_IN_FLIGHT_LOGINS",
