@@ -196,7 +196,8 @@ pub enum KycSource {
     Poll,
     /// The sandbox provider (its pages, or its simulated outcomes).
     Sandbox,
-    /// The provider's answer to a KYC submission made through this API.
+    /// A change made through this API: the provider's answer to a KYC submission, or the
+    /// new KYC link of a customer whose e-mail address changed.
     Api,
     /// The terms-of-service acceptance the provider's hosted page redirected back with.
     TosRedirect,

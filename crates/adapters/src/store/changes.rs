@@ -1,5 +1,6 @@
 //! Changing an existing customer: one transaction with a compare-and-set on its `version`,
-//! the replacement of its queued KYC mail, its events and its idempotency key's outcome.
+//! the replacement of its queued KYC mail, a new link's KYC history entry (and the old
+//! link's signed terms agreement dropped), its events and its idempotency key's outcome.
 //!
 //! Row locks are taken in the order the outbox's `finish` takes them — the customer's
 //! jobs first, then the customer — so a change racing a mail worker that is recording an
@@ -12,9 +13,9 @@ use ports::{CustomerChange, JobKind, RepositoryError};
 
 use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
-use super::kyc::{coalesce_number, coalesce_time, NO_SEQUENCE};
+use super::kyc::{coalesce_number, coalesce_time, HistoryRow, NO_SEQUENCE};
 use super::rows::{CustomerRow, NewJobRow};
-use super::schema::{customers, outbox_jobs};
+use super::schema::{customers, kyc_history, outbox_jobs};
 use super::sql_types::{Id, Json, Timestamp};
 use super::{per_backend, Store, StoreConnection as _};
 
@@ -123,6 +124,8 @@ impl Store {
             .map(|mail| NewJobRow::kyc_mail(new.id, mail, mail.due_at));
         let events = change.events.clone();
         let complete = change.idempotency.as_ref().map(complete_key);
+        let starts_over = change.starts_over;
+        let history = change.history.as_ref().map(HistoryRow::from_domain);
         let written = self
             .run(move |conn| {
                 per_backend!(conn => conn.write_transaction(|conn| {
@@ -157,6 +160,18 @@ impl Store {
                     .execute(conn)?;
                     if changed != 1 {
                         return Err(version_moved());
+                    }
+                    if starts_over {
+                        // The terms agreement signed under the old link is not the new
+                        // link's: KYC by API asks for the new one's.
+                        diesel::update(customers::table.filter(customers::id.eq(id)))
+                            .set(customers::signed_agreement_id.eq(None::<String>))
+                            .execute(conn)?;
+                    }
+                    if let Some(history) = &history {
+                        diesel::insert_into(kyc_history::table)
+                            .values(history)
+                            .execute(conn)?;
                     }
                     if let Some(job) = &job {
                         diesel::insert_into(outbox_jobs::table)

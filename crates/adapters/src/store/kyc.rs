@@ -45,7 +45,7 @@ pub(crate) const NO_SEQUENCE: i64 = i64::MIN;
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = kyc_history, treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct HistoryRow {
+pub(super) struct HistoryRow {
     id: Id,
     customer_id: Id,
     from_status: String,
@@ -59,7 +59,7 @@ struct HistoryRow {
 }
 
 impl HistoryRow {
-    fn from_domain(entry: &KycHistoryEntry) -> Self {
+    pub(super) fn from_domain(entry: &KycHistoryEntry) -> Self {
         Self {
             id: Id(Uuid::new_v4()),
             customer_id: Id(entry.customer_id.0),

@@ -33,8 +33,9 @@ pub enum WireKycSource {
     Poll,
     /// The sandbox provider's pages.
     Sandbox,
-    /// The provider's answer to a KYC submission made through this API
-    /// (`POST /customer/{id}/kyc`).
+    /// A change made through this API: the provider's answer to a KYC submission
+    /// (`POST /customer/{id}/kyc`), or the new link of a new e-mail address
+    /// (`PUT /customer/{id}`).
     Api,
     /// The terms-of-service acceptance the provider's hosted page redirected back with.
     TosRedirect,

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    AccountId, Customer, CustomerEmail, CustomerId, CustomerUpdate, KycMailStatus, KycOrder,
-    KycStatus, WebhookEventType,
+    AccountId, Customer, CustomerEmail, CustomerId, CustomerUpdate, KycHistoryEntry, KycMailStatus,
+    KycOrder, KycSource, KycStatus, WebhookEventType,
 };
 
 use super::{now_ms, CustomerService};
@@ -233,18 +233,40 @@ impl CustomerService {
             .events
             .about(WebhookEventType::CustomerUpdated, &new, None, at);
         // The new link may come with another state (terms accepted under the old address
-        // are not under the new one): every KYC or ToS status change is told.
+        // are not under the new one): every KYC or ToS status change is told, and kept in
+        // the KYC history, as the lifecycle's own changes are.
         let before = (current.kyc_state.kyc_status, current.kyc_state.tos_status);
-        let kyc_event =
+        let restarted =
             (before != (new.kyc_state.kyc_status, new.kyc_state.tos_status)).then(|| {
-                self.events
-                    .about(WebhookEventType::CustomerKycUpdated, &new, Some(before), at)
+                let history = KycHistoryEntry {
+                    customer_id: new.id,
+                    from: current.kyc_state.kyc_status,
+                    to: new.kyc_state.kyc_status,
+                    tos_status: new.kyc_state.tos_status,
+                    source: KycSource::Api,
+                    event_id: None,
+                    at,
+                    recorded_at: at,
+                    applied: true,
+                };
+                let kyc_event =
+                    self.events
+                        .about(WebhookEventType::CustomerKycUpdated, &new, Some(before), at);
+                (history, kyc_event)
             });
+        let starts_over = new_address.is_some();
         let mut change = CustomerChange::new(new, current.version)
             .decided_at_watermark(current.kyc_as_of)
             .with_event(event);
-        if let Some(kyc_event) = kyc_event {
-            change = change.with_event(kyc_event);
+        let history = match restarted {
+            Some((history, kyc_event)) => {
+                change = change.with_event(kyc_event);
+                Some(history)
+            }
+            None => None,
+        };
+        if starts_over {
+            change = change.starting_over(history);
         }
         if let Some(mail) = mail {
             change = change.with_kyc_mail(mail);

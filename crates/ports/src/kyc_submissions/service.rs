@@ -265,8 +265,10 @@ impl KycSubmissionService {
         if BLOCKING_STATUSES.contains(&customer.kyc_state.kyc_status) {
             return Err(SubmitKycError::InProgress);
         }
-        // An acceptance is only ever added, never withdrawn, so reading it apart from the
-        // claim cannot let a submission through without one.
+        // An acceptance is withdrawn only when a new e-mail address puts the customer on a
+        // new link (see `UpdateCustomer`); a submission that read it just before goes out
+        // with it, as it would have a moment earlier. Otherwise it is only ever added, so
+        // reading it apart from the claim cannot let a submission through without one.
         let agreement = match submission.signed_agreement_id() {
             Some(agreement) => agreement.clone(),
             None => self

@@ -30,6 +30,12 @@ pub struct CustomerChange {
     pub events: Vec<NewEvent>,
     /// The outcome of the request's idempotency key, when it carried one.
     pub idempotency: Option<IdempotencyCompletion>,
+    /// The change puts the customer on a new KYC link (a new e-mail address): the terms
+    /// agreement signed under the old link is dropped with it.
+    pub starts_over: bool,
+    /// The KYC history entry of the change, when it changes where the verification
+    /// stands (a new link whose statuses differ from the old one's).
+    pub history: Option<domain::KycHistoryEntry>,
 }
 
 impl CustomerChange {
@@ -44,7 +50,17 @@ impl CustomerChange {
             kyc_mail: None,
             events: Vec::new(),
             idempotency: None,
+            starts_over: false,
+            history: None,
         }
+    }
+
+    /// The change puts the customer on a new KYC link: the signed terms agreement of the
+    /// old one is dropped, and `history` (when the statuses changed) is recorded.
+    pub fn starting_over(mut self, history: Option<domain::KycHistoryEntry>) -> Self {
+        self.starts_over = true;
+        self.history = history;
+        self
     }
 
     /// The change was decided on the customer at KYC watermark `as_of`.

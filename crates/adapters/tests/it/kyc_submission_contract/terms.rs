@@ -2,8 +2,11 @@
 //! events, under the same compare-and-set as any other change.
 
 use chrono::{TimeDelta, Utc};
-use domain::{Customer, CustomerId, KycOrder, KycSource, KycStatus, SignedAgreementId, TosStatus};
-use ports::{AgreementAcceptance, RepositoryError};
+use domain::{
+    Customer, CustomerEmail, CustomerId, CustomerName, KycHistoryEntry, KycOrder, KycSource,
+    KycStatus, SignedAgreementId, TosStatus,
+};
+use ports::{AgreementAcceptance, CustomerChange, RepositoryError};
 
 use super::{
     customer, deliveries, kyc_change, kyc_updated_events, now, signed_agreement, stored_customer,
@@ -134,7 +137,96 @@ pub async fn a_terms_acceptance_on_a_moved_customer_is_a_conflict_and_nothing_is
     assert_eq!(kyc_updated_events(&store, &customer), 0);
 }
 
+/// `stored` put on a new link for a new address at `at`, as the update use case decides it:
+/// the new link's statuses (terms not accepted), and its history entry.
+fn relinked(stored: &Customer, at: chrono::DateTime<Utc>) -> CustomerChange {
+    let mut new = stored.clone();
+    new.email = CustomerEmail::parse("new.address@example.org").unwrap();
+    new.kyc.kyc_link = "https://kyc.example/new".into();
+    new.kyc.tos_link = "https://tos.example/new".into();
+    new.kyc_state.tos_status = TosStatus::Pending;
+    new.kyc_as_of = KycOrder::at(at);
+    new.version = stored.version + 1;
+    new.updated_at = Some(at);
+    let history = KycHistoryEntry {
+        customer_id: stored.id,
+        from: stored.kyc_state.kyc_status,
+        to: new.kyc_state.kyc_status,
+        tos_status: TosStatus::Pending,
+        source: KycSource::Api,
+        event_id: None,
+        at,
+        recorded_at: at,
+        applied: true,
+    };
+    CustomerChange::new(new, stored.version)
+        .decided_at_watermark(stored.kyc_as_of)
+        .starting_over(Some(history))
+}
+
+pub async fn a_new_link_drops_the_signed_agreement_and_records_its_history_in_one_write(
+    store: Store,
+) {
+    let customer = customer(&store, KycStatus::NotStarted).await;
+    let (account, id) = (customer.account_id, customer.id);
+    let agreement = SignedAgreementId::parse("agr-old-address").unwrap();
+    assert!(record(&store, &acceptance(&customer, &agreement, now())).await);
+    let stored = stored_customer(&store, &customer).await;
+    let accepted = store.kyc.history(id).await.unwrap();
+    assert_eq!(accepted.len(), 1);
+
+    // A change decided on an older version writes none of it.
+    let mut stale = relinked(&stored, now() + TimeDelta::seconds(1));
+    stale.expected_version -= 1;
+    stale.new.version -= 1;
+    let err = store.customers.update(&stale).await.unwrap_err();
+    assert!(matches!(err, RepositoryError::Conflict), "{err:?}");
+    assert_eq!(signed_agreement(&store, account, id).await, Some(agreement));
+    assert_eq!(store.kyc.history(id).await.unwrap(), accepted);
+
+    let change = relinked(&stored, now() + TimeDelta::seconds(1));
+    store.customers.update(&change).await.unwrap();
+    assert_eq!(stored_customer(&store, &customer).await, change.new);
+    assert_eq!(signed_agreement(&store, account, id).await, None);
+    let history = store.kyc.history(id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1], change.history.clone().unwrap());
+
+    // The new link's terms can be accepted in their turn.
+    let renewed = SignedAgreementId::parse("agr-new-address").unwrap();
+    let again = stored_customer(&store, &customer).await;
+    assert!(
+        record(
+            &store,
+            &acceptance(&again, &renewed, now() + TimeDelta::seconds(2))
+        )
+        .await
+    );
+    assert_eq!(signed_agreement(&store, account, id).await, Some(renewed));
+}
+
+pub async fn a_change_that_keeps_the_link_keeps_the_signed_agreement(store: Store) {
+    let customer = customer(&store, KycStatus::NotStarted).await;
+    let (account, id) = (customer.account_id, customer.id);
+    let agreement = SignedAgreementId::parse("agr-kept").unwrap();
+    assert!(record(&store, &acceptance(&customer, &agreement, now())).await);
+    let stored = stored_customer(&store, &customer).await;
+    let mut renamed = stored.clone();
+    renamed.name = CustomerName::parse("Ada Lovelace").unwrap();
+    renamed.version = stored.version + 1;
+    renamed.updated_at = Some(now());
+    store
+        .customers
+        .update(&CustomerChange::new(renamed, stored.version))
+        .await
+        .unwrap();
+    assert_eq!(signed_agreement(&store, account, id).await, Some(agreement));
+    assert_eq!(store.kyc.history(id).await.unwrap().len(), 1);
+}
+
 crate::stores::contract_suite!(
     only_the_first_terms_acceptance_is_stored_as_a_change,
     a_terms_acceptance_on_a_moved_customer_is_a_conflict_and_nothing_is_written,
+    a_new_link_drops_the_signed_agreement_and_records_its_history_in_one_write,
+    a_change_that_keeps_the_link_keeps_the_signed_agreement,
 );

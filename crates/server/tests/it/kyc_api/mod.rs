@@ -146,3 +146,90 @@ async fn the_readme_example_is_accepted_by_the_zero_config_sandbox() {
     assert_eq!(submitted["data"]["kyc_status"], "under_review");
     assert_eq!(submitted["data"]["tos_status"], "approved");
 }
+
+/// Accepts the customer's terms through the sandbox's page, as a browser would.
+async fn accept_terms(app: &TestApp, token: &str, customer: &str) {
+    let (status, link) = send(
+        app,
+        reqwest::Method::POST,
+        token,
+        &format!("/customer/{customer}/tos-link"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{link}");
+    let page = app
+        .client
+        .get(link["data"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_new_address_asks_for_the_terms_again_and_says_so_in_the_kyc_history() {
+    let data = TempSqlite::new();
+    let app = sandbox_app(&data, &[]).await;
+    let token = app.token().await;
+    let customer = new_customer(&app, &token, "old.address@example.com").await;
+    accept_terms(&app, &token, &customer).await;
+
+    let (status, changed) = send(
+        &app,
+        reqwest::Method::PUT,
+        &token,
+        &format!("/customer/{customer}"),
+        Some(&serde_json::json!({"customer_email": "new.address@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["data"]["tos_status"], "pending", "{changed}");
+
+    // The change of terms status is in the history, like every other.
+    let (status, kyc) = send(
+        &app,
+        reqwest::Method::GET,
+        &token,
+        &format!("/customer/{customer}/kyc"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{kyc}");
+    let history = kyc["data"]["history"].as_array().unwrap();
+    let sources: Vec<&str> = history
+        .iter()
+        .map(|h| h["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["tos_redirect", "api"], "{kyc}");
+    assert_eq!(history[1]["tos_status"], "pending");
+    assert_eq!(history[1]["from"], "not_started");
+    assert_eq!(history[1]["to"], "not_started");
+
+    // The terms accepted under the old address do not carry a submission any more…
+    let (status, refused) = send(
+        &app,
+        reqwest::Method::POST,
+        &token,
+        &format!("/customer/{customer}/kyc"),
+        Some(&readme_example()),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused.to_string().contains("signed_agreement_id"),
+        "{refused}"
+    );
+    // …the new link's do.
+    accept_terms(&app, &token, &customer).await;
+    let (status, submitted) = send(
+        &app,
+        reqwest::Method::POST,
+        &token,
+        &format!("/customer/{customer}/kyc"),
+        Some(&readme_example()),
+    )
+    .await;
+    assert_eq!(status, 202, "{submitted}");
+    assert_eq!(submitted["data"]["tos_status"], "approved");
+}

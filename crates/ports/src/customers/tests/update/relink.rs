@@ -2,7 +2,7 @@
 //! link under a key of its own, a new mail in place of the queued one.
 
 use super::*;
-use domain::{TosStatus, WebhookEventType};
+use domain::{KycHistoryEntry, KycSource, TosStatus, WebhookEventType};
 
 #[tokio::test]
 async fn a_new_address_is_refused_once_kyc_has_started_before_any_provider_call() {
@@ -75,9 +75,12 @@ async fn a_new_address_gets_a_new_link_and_a_new_mail_in_the_same_write() {
         })
     );
     assert_ne!(kyc_message_id_for_version(id, 4), kyc_message_id(id));
-    // The same KYC and ToS status on the new link: only the customer changed.
+    // The same KYC and ToS status on the new link: only the customer changed, so no
+    // history entry; the old link's signed terms agreement goes all the same.
     let types: Vec<_> = written[0].events.iter().map(|e| e.event_type).collect();
     assert_eq!(types, vec![WebhookEventType::CustomerUpdated]);
+    assert!(written[0].starts_over);
+    assert_eq!(written[0].history, None);
 }
 
 #[tokio::test]
@@ -104,6 +107,23 @@ async fn a_new_link_that_changes_the_tos_status_is_told_as_a_kyc_update_too() {
             WebhookEventType::CustomerUpdated,
             WebhookEventType::CustomerKycUpdated
         ]
+    );
+    // …and kept in the KYC history, as every status change is.
+    assert!(written[0].starts_over);
+    let at = updated.updated_at.unwrap();
+    assert_eq!(
+        written[0].history,
+        Some(KycHistoryEntry {
+            customer_id: updated.id,
+            from: KycStatus::NotStarted,
+            to: KycStatus::NotStarted,
+            tos_status: TosStatus::Pending,
+            source: KycSource::Api,
+            event_id: None,
+            at,
+            recorded_at: at,
+            applied: true,
+        })
     );
 }
 
@@ -146,7 +166,10 @@ async fn another_spelling_of_the_same_address_is_stored_without_a_new_link_even_
     assert_eq!(updated.email.as_str(), "TBASH7676@gmail.com");
     assert_eq!(updated.kyc, started.kyc);
     assert_eq!(updated.kyc_state, started.kyc_state);
-    assert_eq!(written.lock().unwrap()[0].kyc_mail, None);
+    let written = written.lock().unwrap();
+    assert_eq!(written[0].kyc_mail, None);
+    assert!(!written[0].starts_over, "the same address keeps its link");
+    assert_eq!(written[0].history, None);
 }
 
 #[tokio::test]
