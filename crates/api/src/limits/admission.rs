@@ -41,28 +41,35 @@ struct Queue {
     bypassed: IntCounter,
 }
 
-/// How long every request leaving the queue must have waited longer than the target
-/// before the queue counts as standing, and how long the slots must go without a request
-/// finding them all busy before it no longer does: CoDel's interval.
+/// CoDel's interval: how long every request leaving the queue must have waited longer than
+/// the target before the queue counts as standing, and the span over which the requests that
+/// find every slot busy are counted.
 pub(super) const STANDING_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The queue's sojourn rule, CoDel's as "Fail at Scale" (Facebook, 2015) applies it to a
 /// server's request queue. A queue that absorbs a burst serves everyone; a queue that
 /// stays full under sustained overload serves no one better — each request it admits
 /// spends its wait there and then runs on a busier machine, and the refused client comes
-/// back anyway. So when every request that left the queue for a slot over a whole
-/// [`STANDING_INTERVAL`] had waited longer than `target`, the queue is *standing*, and a
-/// request that finds every slot busy is refused at once instead of queued; once a whole
-/// interval passes without any request finding every slot busy, the queue is used again.
-/// Times are microseconds since `origin`, so that the state is a few atomics.
+/// back anyway. The queue is *standing* when, over a whole [`STANDING_INTERVAL`], every
+/// request that left it had waited longer than `target` **and** more requests found every
+/// slot busy in an interval than the queue holds (`absorbable`): then a request that finds
+/// every slot busy is refused at once instead of queued. It stops standing at the end of
+/// the first interval in which fewer requests than that found every slot busy — the queue
+/// could have taken them all — or after a whole interval in which none did. Times are
+/// microseconds since `origin`, so that the state is a few atomics.
 pub(super) struct Standing {
     target: Duration,
+    absorbable: u64,
     origin: Instant,
     /// Since when every request leaving the queue had waited longer than `target`
-    /// (`NEVER`: the last one had not).
+    /// (`NEVER`: the last one had not, or the overflow ended since).
     above_since: AtomicU64,
-    /// When a request last found every slot busy (`NEVER`: not yet).
-    last_full: AtomicU64,
+    /// When the current interval of counting started (`NEVER`: none yet).
+    interval_start: AtomicU64,
+    /// Requests that found every slot busy in the current interval.
+    busy: AtomicU64,
+    /// Whether the last whole interval had more such requests than the queue holds.
+    overflowing: AtomicBool,
     standing: AtomicBool,
 }
 
@@ -70,12 +77,16 @@ pub(super) struct Standing {
 const NEVER: u64 = u64::MAX;
 
 impl Standing {
-    pub(super) fn new(target: Duration, origin: Instant) -> Self {
+    /// The rule for a queue of `absorbable` places and a target wait of `target`.
+    pub(super) fn new(target: Duration, absorbable: usize, origin: Instant) -> Self {
         Self {
             target,
+            absorbable: u64::try_from(absorbable).unwrap_or(u64::MAX),
             origin,
             above_since: AtomicU64::new(NEVER),
-            last_full: AtomicU64::new(NEVER),
+            interval_start: AtomicU64::new(NEVER),
+            busy: AtomicU64::new(0),
+            overflowing: AtomicBool::new(false),
             standing: AtomicBool::new(false),
         }
     }
@@ -101,7 +112,9 @@ impl Standing {
             Ok(_) => now,
             Err(since) => since,
         };
-        if now.saturating_sub(since) >= interval_micros() {
+        if now.saturating_sub(since) >= interval_micros()
+            && self.overflowing.load(Ordering::Relaxed)
+        {
             self.standing.store(true, Ordering::Relaxed);
         }
     }
@@ -110,18 +123,27 @@ impl Standing {
     /// queue it.
     pub(super) fn refuse_at_once(&self, now: Instant) -> bool {
         let now = self.micros(now);
-        let previous = self.last_full.swap(now, Ordering::Relaxed);
-        if !self.standing.load(Ordering::Relaxed) {
-            return false;
+        let start = self.interval_start.load(Ordering::Relaxed);
+        let elapsed = now.saturating_sub(start);
+        if (start == NEVER || elapsed >= interval_micros())
+            && self
+                .interval_start
+                .compare_exchange(start, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            // The interval is over: was its overflow more than the queue could take? After
+            // a whole interval with no overflow at all, it was not, whatever came before.
+            let busy = self.busy.swap(0, Ordering::Relaxed);
+            let quiet = start == NEVER || elapsed >= 2 * interval_micros();
+            let overflowing = !quiet && busy >= self.absorbable;
+            self.overflowing.store(overflowing, Ordering::Relaxed);
+            if !overflowing {
+                self.standing.store(false, Ordering::Relaxed);
+                self.above_since.store(NEVER, Ordering::Relaxed);
+            }
         }
-        let quiet = previous == NEVER || now.saturating_sub(previous) >= interval_micros();
-        if quiet {
-            // The slots had room for a whole interval: the overload is over.
-            self.standing.store(false, Ordering::Relaxed);
-            self.above_since.store(NEVER, Ordering::Relaxed);
-            return false;
-        }
-        true
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        self.standing.load(Ordering::Relaxed)
     }
 }
 
@@ -168,7 +190,7 @@ impl Lane {
                 timed_out: refused.get_metric_with_label_values(&["queue_timeout"])?,
                 standing: settings
                     .queue_target_wait
-                    .map(|target| Standing::new(target, Instant::now())),
+                    .map(|target| Standing::new(target, settings.max_queued, Instant::now())),
                 bypassed: refused.get_metric_with_label_values(&["queue_standing"])?,
             }),
             in_flight,
@@ -295,6 +317,10 @@ mod tests {
 
     const TARGET: Duration = Duration::from_millis(5);
     const LONG: Duration = Duration::from_millis(20);
+    const SHORT: Duration = Duration::from_millis(1);
+    /// A queue of four places: four requests finding every slot busy in an interval are
+    /// more than it takes.
+    const PLACES: usize = 4;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -310,53 +336,84 @@ mod tests {
         false
     }
 
+    /// Requests finding every slot busy every `every` ms from `from` to `to` (excluded),
+    /// each waiting `waited`: which of them were refused at once.
+    fn arrivals(
+        rule: &Standing,
+        t0: Instant,
+        (from, to, every): (u64, u64, u64),
+        waited: Duration,
+    ) -> Vec<bool> {
+        (from..to)
+            .step_by(usize::try_from(every).unwrap())
+            .map(|at| busy_arrival(rule, t0, ms(at), waited))
+            .collect()
+    }
+
     #[test]
-    fn waits_above_the_target_for_a_whole_interval_make_the_queue_standing() {
+    fn long_waits_and_more_overflow_than_the_queue_takes_for_an_interval_make_it_stand() {
         let t0 = Instant::now();
-        let rule = Standing::new(TARGET, t0);
-        // Every 10 ms a request finds the slots busy and waits 20 ms for one.
-        let refused: Vec<bool> = (0..20)
-            .map(|i| busy_arrival(&rule, t0, ms(10 * i), LONG))
-            .collect();
-        // Waits above the target from 20 ms on; a whole interval later (120 ms) it stands.
-        let first_refused = refused.iter().position(|r| *r).unwrap();
-        assert_eq!(first_refused, 11, "{refused:?}");
-        assert!(refused[first_refused..].iter().all(|r| *r), "{refused:?}");
+        let rule = Standing::new(TARGET, PLACES, t0);
+        // Every 10 ms (ten an interval, more than four places) a request finds the slots
+        // busy and waits 20 ms for one.
+        let refused = arrivals(&rule, t0, (0, 300, 10), LONG);
+        let first = refused.iter().position(|r| *r).unwrap();
+        // Long waits from 20 ms on, overflow counted over the first interval: standing from
+        // the wait that ends at 120 ms, so the arrival at 110 ms is the first refused.
+        assert_eq!(first, 11, "{refused:?}");
+        assert!(refused[first..].iter().all(|r| *r), "{refused:?}");
     }
 
     #[test]
     fn a_burst_that_drains_within_the_target_never_makes_it_stand() {
         let t0 = Instant::now();
-        let rule = Standing::new(TARGET, t0);
+        let rule = Standing::new(TARGET, PLACES, t0);
         for i in 0..50 {
             // Long waits, but every fourth request gets a slot within the target.
-            let waited = if i % 4 == 3 { ms(1) } else { LONG };
+            let waited = if i % 4 == 3 { SHORT } else { LONG };
             assert!(!busy_arrival(&rule, t0, ms(10 * i), waited), "request {i}");
         }
     }
 
     #[test]
-    fn the_queue_is_used_again_once_the_slots_had_room_for_an_interval() {
+    fn long_waits_of_an_overflow_the_queue_can_take_never_make_it_stand() {
+        // Slow work behind the slots: every request waits long, but only three an interval
+        // find the slots busy, which the queue's four places take.
         let t0 = Instant::now();
-        let rule = Standing::new(TARGET, t0);
-        for i in 0..15 {
-            busy_arrival(&rule, t0, ms(10 * i), LONG);
-        }
-        assert!(rule.refuse_at_once(t0 + ms(150)), "standing under overload");
-        // Refusals alone keep it standing: the overload has not passed.
-        assert!(rule.refuse_at_once(t0 + ms(240)));
-        // Then nobody finds the slots busy for a whole interval.
+        let rule = Standing::new(TARGET, PLACES, t0);
+        assert!(arrivals(&rule, t0, (0, 2000, 34), LONG).iter().all(|r| !r));
+    }
+
+    #[test]
+    fn it_stops_standing_once_an_interval_overflows_less_than_the_queue_takes() {
+        let t0 = Instant::now();
+        let rule = Standing::new(TARGET, PLACES, t0);
+        arrivals(&rule, t0, (0, 200, 10), LONG);
+        assert!(rule.refuse_at_once(t0 + ms(200)), "standing under overload");
+        // The load falls to near the slots' capacity: the slots are still found busy now
+        // and then (two an interval), which the queue takes, so it is used again from the
+        // end of the first such interval on.
+        let refused = arrivals(&rule, t0, (250, 600, 50), LONG);
+        assert_eq!(refused.iter().filter(|r| **r).count(), 1, "{refused:?}");
+        assert!(!refused[refused.len() - 1]);
+    }
+
+    #[test]
+    fn after_a_quiet_interval_neither_standing_nor_an_old_run_of_long_waits_remains() {
+        let t0 = Instant::now();
+        let rule = Standing::new(TARGET, PLACES, t0);
+        arrivals(&rule, t0, (0, 200, 10), LONG);
+        assert!(rule.refuse_at_once(t0 + ms(200)));
+        // Nobody finds the slots busy for a second; then a new burst of long waits.
         assert!(
-            !rule.refuse_at_once(t0 + ms(340)),
+            !rule.refuse_at_once(t0 + ms(1200)),
             "the overload has passed"
         );
-        // A short wait does not bring the standing back…
-        assert!(!busy_arrival(&rule, t0, ms(350), LONG));
-        assert!(!rule.refuse_at_once(t0 + ms(380)));
-        // …only another whole interval of long waits does.
-        for i in 0..12 {
-            busy_arrival(&rule, t0, ms(400 + 10 * i), LONG);
-        }
-        assert!(rule.refuse_at_once(t0 + ms(520)));
+        // A burst of its own must fill a whole interval again before it stands: the long
+        // waits before the quiet second do not count.
+        let refused = arrivals(&rule, t0, (1210, 1300, 10), LONG);
+        assert!(refused.iter().all(|r| !r), "{refused:?}");
+        let refused = arrivals(&rule, t0, (1300, 1500, 10), LONG);
+        assert!(refused.iter().any(|r| *r), "{refused:?}");
     }
 }

@@ -6,10 +6,12 @@
 //!   once with `503` and `Retry-After`, in the API's error shape. A client is told to come
 //!   back in microseconds instead of waiting behind hundreds of others, and the requests
 //!   that are admitted keep their latency. The queue is for bursts: once it is standing
-//!   (every request leaving it for 100 ms waited longer than `queue_target_wait`), requests
-//!   that find every slot busy are refused at once until the overload passes. Two kinds of request are bounded by limits of
-//!   their own instead: logins (`max_logins` at once, no queue) and KYC uploads (the upload
-//!   gate's permits, see `kyc::gate`). The operations endpoints (`/healthz`, `/readyz`,
+//!   (over an interval, every request leaving it waited longer than `queue_target_wait`
+//!   and more requests found every slot busy than it holds), requests that find every
+//!   slot busy are refused at once until the overload passes (`admission::Standing`).
+//!   Two kinds of request are bounded by limits of their own instead: logins
+//!   (`max_logins` at once, no queue) and KYC uploads (the upload gate's permits, see
+//!   `kyc::gate`). The operations endpoints (`/healthz`, `/readyz`,
 //!   `/metrics`) are never refused, so an overloaded instance stays observable.
 //! - [`body_idle_timeout`]: a request whose body stops arriving for `body_idle` (or the
 //!   idle time its route set with [`set_body_idle_timeout`]) is answered `408` and its
@@ -67,9 +69,10 @@ pub struct LimitSettings {
     pub max_queued: usize,
     /// Longest a request waits for a free slot before it is refused.
     pub max_queue_wait: Duration,
-    /// The queue's target wait: when every request leaving the queue over 100 ms waited
-    /// longer, the queue is standing and requests that find every slot busy are refused at
-    /// once until the overload passes (see `admission::Standing`). `None`: always queue.
+    /// The queue's target wait: when every request leaving the queue over an interval
+    /// (100 ms) waited longer, and more requests than it holds found every slot busy, the
+    /// queue is standing and requests that find every slot busy are refused at once until
+    /// the overload passes (see `admission::Standing`). `None`: always queue.
     pub queue_target_wait: Option<Duration>,
     /// Longest silence while a request body is being read.
     pub body_idle: Duration,

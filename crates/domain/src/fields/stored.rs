@@ -14,8 +14,9 @@ use super::{
 
 impl CountryCode {
     /// Rebuilds a country read back from the store: exactly the upper-case alpha-3 code
-    /// that [`CountryCode::parse`] produces, found by a binary search of the codes in alpha-3 order (`parse`
-    /// normalises a copy and then searches the list in order, on every row of every page).
+    /// that [`CountryCode::parse`] produces, found by a binary search of the codes in
+    /// alpha-3 order (`parse` normalises a copy and then searches the list in order, on
+    /// every row of every page).
     pub fn from_stored(stored: &str) -> Result<Self, String> {
         let codes = isocountry::CountryCode::as_array_alpha3();
         codes

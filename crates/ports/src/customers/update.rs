@@ -234,10 +234,12 @@ impl CustomerService {
             .about(WebhookEventType::CustomerUpdated, &new, None, at);
         // The new link may come with another state (terms accepted under the old address
         // are not under the new one): every KYC or ToS status change is told, and kept in
-        // the KYC history, as the lifecycle's own changes are.
+        // the KYC history, as the lifecycle's own changes are. Only a new link changes
+        // them here.
         let before = (current.kyc_state.kyc_status, current.kyc_state.tos_status);
-        let restarted =
-            (before != (new.kyc_state.kyc_status, new.kyc_state.tos_status)).then(|| {
+        let restarted = (new_address.is_some()
+            && before != (new.kyc_state.kyc_status, new.kyc_state.tos_status))
+            .then(|| {
                 let history = KycHistoryEntry {
                     customer_id: new.id,
                     from: current.kyc_state.kyc_status,
@@ -254,19 +256,13 @@ impl CustomerService {
                         .about(WebhookEventType::CustomerKycUpdated, &new, Some(before), at);
                 (history, kyc_event)
             });
-        let starts_over = new_address.is_some();
         let mut change = CustomerChange::new(new, current.version)
             .decided_at_watermark(current.kyc_as_of)
             .with_event(event);
-        let history = match restarted {
-            Some((history, kyc_event)) => {
-                change = change.with_event(kyc_event);
-                Some(history)
-            }
-            None => None,
-        };
-        if starts_over {
-            change = change.starting_over(history);
+        if let Some((history, kyc_event)) = restarted {
+            change = change.with_event(kyc_event).starting_over(Some(history));
+        } else if new_address.is_some() {
+            change = change.starting_over(None);
         }
         if let Some(mail) = mail {
             change = change.with_kyc_mail(mail);

@@ -266,9 +266,11 @@ impl KycSubmissionService {
             return Err(SubmitKycError::InProgress);
         }
         // An acceptance is withdrawn only when a new e-mail address puts the customer on a
-        // new link (see `UpdateCustomer`); a submission that read it just before goes out
-        // with it, as it would have a moment earlier. Otherwise it is only ever added, so
-        // reading it apart from the claim cannot let a submission through without one.
+        // new link (see `UpdateCustomer`). A submission that read it just before such a
+        // change commits still goes out with it, for the customer as its claim finds it —
+        // on the new link: the claim does not check the acceptance again. Otherwise an
+        // acceptance is only ever added, so reading it apart from the claim cannot let a
+        // submission through without one.
         let agreement = match submission.signed_agreement_id() {
             Some(agreement) => agreement.clone(),
             None => self

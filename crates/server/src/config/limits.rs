@@ -26,10 +26,10 @@ pub struct LimitsSettings {
     pub max_queue_wait_ms: u64,
 
     /// The queue's target wait, in milliseconds: once every request leaving the queue over
-    /// 100 ms had waited longer, the queue counts as standing (sustained overload, not a
-    /// burst) and requests that find every slot busy are refused at once with 503 instead
-    /// of queued, until 100 ms pass without a request finding every slot busy. 0: always
-    /// queue.
+    /// 100 ms had waited longer, while more requests than MAX_QUEUED_REQUESTS found every
+    /// slot busy in 100 ms, the queue counts as standing (sustained overload, not a burst)
+    /// and requests that find every slot busy are refused at once with 503 instead of
+    /// queued, until 100 ms in which fewer did. 0: always queue.
     #[arg(long, env = "QUEUE_TARGET_WAIT_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
     pub queue_target_wait_ms: u64,
 
