@@ -34,8 +34,16 @@ pub async fn a_second_claim_while_one_is_pending_or_under_review_is_in_progress(
 
 pub async fn after_a_refusal_or_a_failure_a_new_claim_is_allowed(store: Store) {
     let customer = customer(&store, KycStatus::Rejected).await;
-    for outcome in [SubmissionOutcome::Refused, SubmissionOutcome::Failed] {
-        let claim = claim(&customer);
+    // One millisecond apart: the listing is newest first, and claims made within the same
+    // millisecond would tie (then ordered by their random ids).
+    let first = now();
+    let at = |n: i64| first + TimeDelta::milliseconds(n);
+    for (n, outcome) in [
+        (0, SubmissionOutcome::Refused),
+        (1, SubmissionOutcome::Failed),
+    ] {
+        let mut claim = claim(&customer);
+        claim.submitted_at = at(n);
         claimed(&store, &claim).await;
         store
             .submissions
@@ -54,7 +62,9 @@ pub async fn after_a_refusal_or_a_failure_a_new_claim_is_allowed(store: Store) {
             .await
             .unwrap();
     }
-    claimed(&store, &claim(&customer)).await;
+    let mut last = claim(&customer);
+    last.submitted_at = at(2);
+    claimed(&store, &last).await;
     let listed = submissions_of(&store, &customer).await;
     let outcomes: Vec<_> = listed.iter().map(|r| r.outcome).collect();
     assert_eq!(
