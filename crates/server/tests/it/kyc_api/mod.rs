@@ -116,38 +116,15 @@ async fn the_readme_example_is_accepted_by_the_zero_config_sandbox() {
     let app = sandbox_app(&data, &[]).await;
     let token = app.token().await;
     let customer = new_customer(&app, &token, "readme@example.com").await;
-    let (status, link) = send(
-        &app,
-        reqwest::Method::POST,
-        &token,
-        &format!("/customer/{customer}/tos-link"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{link}");
-    // The terms page of the sandbox sends the browser on to /tos/complete.
-    let page = app
-        .client
-        .get(link["data"]["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    assert!(page.text().await.unwrap().contains("Thank you"));
-    let (status, submitted) = send(
-        &app,
-        reqwest::Method::POST,
-        &token,
-        &format!("/customer/{customer}/kyc"),
-        Some(&readme_example()),
-    )
-    .await;
+    accept_terms(&app, &token, &customer).await;
+    let (status, submitted) = submit_readme_example(&app, &token, &customer).await;
     assert_eq!(status, 202, "{submitted}");
     assert_eq!(submitted["data"]["kyc_status"], "under_review");
     assert_eq!(submitted["data"]["tos_status"], "approved");
 }
 
-/// Accepts the customer's terms through the sandbox's page, as a browser would.
+/// Accepts the customer's terms through the sandbox's page, as a browser would: the page
+/// sends the browser on to `/tos/complete`.
 async fn accept_terms(app: &TestApp, token: &str, customer: &str) {
     let (status, link) = send(
         app,
@@ -165,6 +142,19 @@ async fn accept_terms(app: &TestApp, token: &str, customer: &str) {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("Thank you"));
+}
+
+/// `POST /customer/{id}/kyc` with the README's example body.
+async fn submit_readme_example(app: &TestApp, token: &str, customer: &str) -> (u16, Value) {
+    send(
+        app,
+        reqwest::Method::POST,
+        token,
+        &format!("/customer/{customer}/kyc"),
+        Some(&readme_example()),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -210,14 +200,7 @@ async fn a_new_address_asks_for_the_terms_again_and_says_so_in_the_kyc_history()
     assert_eq!(relinked["to"], "not_started");
 
     // The terms accepted under the old address do not carry a submission any more…
-    let (status, refused) = send(
-        &app,
-        reqwest::Method::POST,
-        &token,
-        &format!("/customer/{customer}/kyc"),
-        Some(&readme_example()),
-    )
-    .await;
+    let (status, refused) = submit_readme_example(&app, &token, &customer).await;
     assert_eq!(status, 400, "{refused}");
     assert!(
         refused.to_string().contains("signed_agreement_id"),
@@ -225,14 +208,7 @@ async fn a_new_address_asks_for_the_terms_again_and_says_so_in_the_kyc_history()
     );
     // …the new link's do.
     accept_terms(&app, &token, &customer).await;
-    let (status, submitted) = send(
-        &app,
-        reqwest::Method::POST,
-        &token,
-        &format!("/customer/{customer}/kyc"),
-        Some(&readme_example()),
-    )
-    .await;
+    let (status, submitted) = submit_readme_example(&app, &token, &customer).await;
     assert_eq!(status, 202, "{submitted}");
     assert_eq!(submitted["data"]["tos_status"], "approved");
 }
