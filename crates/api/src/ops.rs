@@ -1,6 +1,7 @@
 //! Operability: request ids, one log line and metrics per request, `GET /healthz`,
 //! `GET /readyz` and `GET /metrics`.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -24,6 +25,20 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The request id of the current request (also in request extensions).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// The route template a request matched (`None`: no route matched), found once by
+/// [`observe`] and kept in the request's extensions for the middlewares inside it: finding
+/// it runs the router's patterns over the path again.
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub Option<Rc<str>>);
+
+/// The route template `req` matched: the one [`observe`] found, or found now.
+pub fn matched_route(req: &ServiceRequest) -> Option<Rc<str>> {
+    if let Some(MatchedRoute(route)) = req.extensions().get::<MatchedRoute>() {
+        return route.clone();
+    }
+    req.match_pattern().map(Rc::from)
+}
 
 /// The service's Prometheus metrics.
 pub struct Metrics {
@@ -172,11 +187,11 @@ pub async fn observe(
         _ => "OTHER",
     }
     .to_owned();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let matched = req.match_pattern().map(Rc::<str>::from);
+    let route = matched.clone().unwrap_or_else(|| Rc::from("unmatched"));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(MatchedRoute(matched));
     let span =
         tracing::info_span!("http.request", request_id = %id, method = %method, route = %route);
     let result = next.call(req).instrument(span.clone()).await;

@@ -1,21 +1,27 @@
 //! The customer repository: a registration (customer and queued mail in one
 //! transaction), the duplicate check, listing and lookup — all scoped to one account.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{AccountId, Customer, CustomerEmail, CustomerId};
 use ports::{
     CustomerChange, CustomerCursor, CustomerDirectory, CustomerErasure, CustomerFilter,
     CustomerRepository, NewCustomerRecord, RepositoryError,
 };
+use uuid::Uuid;
 
 use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
 use super::schema::{customer_tombstones, customers, outbox_jobs};
-use super::shapes::{page_size, EmailIs, LimitedTo, ListedAfter};
+use super::shapes::{
+    branches, page_size, EmailIs, LimitedTo, ListedAfter, UnionAll, MOST_BRANCHES,
+};
 use super::sql_types::{Id, Timestamp};
-use super::{per_backend, Store, StoreConnection as _};
+use super::{per_backend, Conn, Store, StoreConnection as _};
 
 #[async_trait]
 impl CustomerRepository for Store {
@@ -99,34 +105,14 @@ impl CustomerRepository for Store {
         after: Option<CustomerCursor>,
         limit: u32,
     ) -> Result<Vec<Customer>, RepositoryError> {
-        let filter = filter.clone();
-        let rows: Vec<CustomerRow> = self
-            .run(move |conn| {
-                per_backend!(conn => {
-                    let mut query = customers::table
-                        .filter(customers::account_id.eq(Id(account_id.0)))
-                        .into_boxed();
-                    if let Some(email) = filter.email {
-                        query = query.filter(EmailIs::new(email));
-                    }
-                    if let Some(status) = filter.kyc_status {
-                        query = query.filter(customers::kyc_status.eq(status.as_str()));
-                    }
-                    // On SQLite, times and UUIDs are fixed-width text (see `sql_types`):
-                    // text order is the order PostgreSQL uses for its native types.
-                    if let Some(after) = after {
-                        query = query.filter(ListedAfter::new(
-                            Timestamp(after.created_at),
-                            Id(after.id.0),
-                        ));
-                    }
-                    let page = query
-                        .order((customers::created_at.desc(), customers::id.desc()))
-                        .select(CustomerRow::as_select());
-                    LimitedTo::new(page, page_size(limit)).load(conn)
-                })
-            })
-            .await?;
+        let page = Page {
+            account_id: account_id.0,
+            email: filter.email.clone(),
+            kyc_status: filter.kyc_status.map(|status| status.as_str()),
+            after: after.map(|after| (after.created_at, after.id.0)),
+            limit,
+        };
+        let rows = self.pages.read(&self.pool, page).await?.unwrap_or_default();
         rows.into_iter()
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .map(CustomerRow::into_domain)
@@ -142,15 +128,7 @@ impl CustomerRepository for Store {
         // By primary key alone, the one index that can serve it whatever the table's size
         // (an `account_id` condition would let a listing index compete: see `shapes`); a
         // row of another account is then not found, exactly as if it did not exist.
-        let row: Option<CustomerRow> = self
-            .run(move |conn| {
-                let query = customers::table.find(Id(id.0));
-                per_backend!(conn => query
-                    .select(CustomerRow::as_select())
-                    .first(conn)
-                    .optional())
-            })
-            .await?;
+        let row = self.by_id.read(&self.pool, id.0).await?;
         row.filter(|row| row.account_id.0 == account_id.0)
             .map(CustomerRow::into_domain)
             .transpose()
@@ -161,15 +139,91 @@ impl CustomerRepository for Store {
 impl CustomerDirectory for Store {
     #[tracing::instrument(name = "store.customer_by_id", skip_all, fields(db.backend = self.backend(), customer_id = %id))]
     async fn customer_by_id(&self, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
-        let row: Option<CustomerRow> = self
-            .run(move |conn| {
-                let query = customers::table.find(Id(id.0));
-                per_backend!(conn => query
-                    .select(CustomerRow::as_select())
-                    .first(conn)
-                    .optional())
-            })
-            .await?;
+        let row = self.by_id.read(&self.pool, id.0).await?;
         row.map(CustomerRow::into_domain).transpose()
     }
+}
+
+/// One page of one account's customers, as a batched read's key: reads of exactly the
+/// same page share one answer.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct Page {
+    account_id: Uuid,
+    email: Option<String>,
+    kyc_status: Option<&'static str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u32,
+}
+
+/// Each page on one connection, one statement per page, newest first (with one customer
+/// more than asked for where [`page_size`] says so).
+pub(super) fn read_pages(
+    mut conn: Conn<'_>,
+    pages: &[Page],
+) -> QueryResult<HashMap<Page, Vec<CustomerRow>>> {
+    let mut found = HashMap::with_capacity(pages.len());
+    for page in pages {
+        let rows = read_page(conn.reborrow(), page)?;
+        found.insert(page.clone(), rows);
+    }
+    Ok(found)
+}
+
+fn read_page(conn: Conn<'_>, page: &Page) -> QueryResult<Vec<CustomerRow>> {
+    per_backend!(conn => {
+        let mut query = customers::table
+            .filter(customers::account_id.eq(Id(page.account_id)))
+            .into_boxed();
+        if let Some(email) = &page.email {
+            query = query.filter(EmailIs::new(email.clone()));
+        }
+        if let Some(status) = page.kyc_status {
+            query = query.filter(customers::kyc_status.eq(status));
+        }
+        // On SQLite, times and UUIDs are fixed-width text (see `sql_types`): text order
+        // is the order PostgreSQL uses for its native types.
+        if let Some((created_at, id)) = page.after {
+            query = query.filter(ListedAfter::new(Timestamp(created_at), Id(id)));
+        }
+        let rows = query
+            .order((customers::created_at.desc(), customers::id.desc()))
+            .select(CustomerRow::as_select());
+        LimitedTo::new(rows, page_size(page.limit)).load(conn)
+    })
+}
+
+/// The customers with these ids, whatever their account (the callers check it), in one
+/// statement: `id = $1` for one id; for several, that lookup once per id joined by `UNION
+/// ALL`, with the ids repeated up to a fixed number of branches (see [`UnionAll`]), and in
+/// several statements beyond [`MOST_BRANCHES`] ids.
+pub(super) fn read_by_id(
+    mut conn: Conn<'_>,
+    ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, CustomerRow>> {
+    let mut found = HashMap::with_capacity(ids.len());
+    if let [id] = ids {
+        let query = customers::table.find(Id(*id));
+        let row = per_backend!(conn => query
+            .select(CustomerRow::as_select())
+            .first(conn)
+            .optional())?;
+        found.extend(row.map(|row| (row.id.0, row)));
+        return Ok(found);
+    }
+    for chunk in ids.chunks(MOST_BRANCHES) {
+        let conn = conn.reborrow();
+        let rows: Vec<CustomerRow> = per_backend!(conn => {
+            let parts = (0..branches(chunk.len()))
+                .map(|n| {
+                    let id = chunk.get(n).unwrap_or(&chunk[0]);
+                    customers::table
+                        .filter(customers::id.eq(Id(*id)))
+                        .select(CustomerRow::as_select())
+                })
+                .collect();
+            UnionAll::new(parts).load(conn)
+        })?;
+        found.extend(rows.into_iter().map(|row| (row.id.0, row)));
+    }
+    Ok(found)
 }

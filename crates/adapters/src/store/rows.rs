@@ -22,7 +22,7 @@ use super::sql_types::{Id, Json, Timestamp};
 /// A customer row. Inserted with every column bound, `None` as NULL (no nullable column
 /// has another default): Diesel's `DEFAULT` for `None` changes the SQL with the values and
 /// so kept the insert from being prepared once per connection and reused.
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customers, treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(super) struct CustomerRow {

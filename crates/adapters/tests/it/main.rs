@@ -6,6 +6,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod batched_reads_contract;
 mod bridge;
 mod bridge_customers;
 mod changes_contract;

@@ -153,7 +153,7 @@ enum Class {
 }
 
 fn classify(req: &ServiceRequest) -> Class {
-    let pattern = req.match_pattern();
+    let pattern = crate::ops::matched_route(req);
     let post = req.method() == Method::POST;
     match pattern.as_deref() {
         Some(p) if routes::OPERATIONS.contains(&p) => Class::Exempt,

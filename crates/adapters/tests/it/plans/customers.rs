@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use domain::{CustomerEmail, KycStatus};
+use domain::{CustomerEmail, CustomerId, KycStatus};
 use ports::AccountRepository as _;
 use ports::{CustomerCursor, CustomerFilter, CustomerRepository as _, Outbox as _};
 use testkit::{registration, sample_customer};
@@ -84,6 +84,30 @@ pub fn statements() -> Vec<Statement> {
             },
             sql: |sql| customers_where(sql, false, false, false, false),
             params: Some(|f| vec![f.customer(), "1".into()]),
+            probe: Probe::uses(Index::PrimaryKey("customers"))
+                .pg_cond(&["(id ="])
+                .sqlite_cond(&["id=?"]),
+        },
+        Statement {
+            name: "get by id, batched",
+            run: |s, f| {
+                Box::pin(async move {
+                    // Lookups that arrive while one waits for the pool's connection go
+                    // together, in one statement. Two ids, each asked for twice: a batch
+                    // holding both is a statement of two branches.
+                    let unknown = CustomerId(uuid::Uuid::nil());
+                    let (a, b, c, d) = tokio::join!(
+                        s.find(f.account, f.customer),
+                        s.find(f.account, unknown),
+                        s.find(f.account, f.customer),
+                        s.find(f.account, unknown),
+                    );
+                    assert!(a.unwrap().is_some() && c.unwrap().is_some());
+                    assert!(b.unwrap().is_none() && d.unwrap().is_none());
+                })
+            },
+            sql: |sql| sql.matches(" union all ").count() == 1,
+            params: Some(|f| vec![f.customer(), format!("'{}'", uuid::Uuid::nil())]),
             probe: Probe::uses(Index::PrimaryKey("customers"))
                 .pg_cond(&["(id ="])
                 .sqlite_cond(&["id=?"]),
