@@ -17,19 +17,32 @@
 //! its place to a new task, queued behind whatever else waits for a blocking thread: a
 //! kind of read never holds a thread for longer than one batch.
 //!
+//! A batch holds the reads of at most so many distinct keys (reads of a key already in
+//! it always join it); the next batch starts at once with the rest, so that no read waits
+//! behind an ever-growing batch.
+//!
 //! Every read of a batch arrived before its statement started, so each sees every write
 //! that had committed when it was asked for: as fresh as a statement of its own.
 //!
+//! When the pool has no connection for a task within its checkout timeout, the reads that
+//! were waiting when the task began fail as unavailable, as an unbatched read would have;
+//! the ones that came later go with the next task, with the rest of their own wait. Reads
+//! queued in a batch count as callers waiting for a connection (`db_pool_waiting`).
+//!
 //! A read whose caller went away (the client disconnected) is still made with its batch;
-//! its answer is dropped.
+//! its answer is dropped. A task that never runs (the runtime is shutting down) or panics
+//! does its bookkeeping when dropped: no read is left waiting for a task that will not
+//! come.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use diesel::QueryResult;
 use ports::RepositoryError;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::{pool, Conn, DbPool};
@@ -40,9 +53,16 @@ type Answer<V> = Result<Option<V>, RepositoryError>;
 /// Reads one batch's keys (each once) on one connection; a key without a value is left out.
 pub(super) type ReadBatch<K, V> = fn(Conn<'_>, &[K]) -> QueryResult<HashMap<K, V>>;
 
+/// A read waiting for its batch's task.
+struct Waiting<K, V> {
+    key: K,
+    since: Instant,
+    reply: oneshot::Sender<Answer<V>>,
+}
+
 /// The reads waiting for a task, and the tasks.
 struct Queue<K, V> {
-    waiting: Vec<(K, oneshot::Sender<Answer<V>>)>,
+    waiting: Vec<Waiting<K, V>>,
     /// Tasks started and not yet ended.
     tasks: usize,
     /// Tasks started that have not yet taken their batch.
@@ -54,6 +74,7 @@ pub(super) struct Batched<K, V> {
     queue: Mutex<Queue<K, V>>,
     read: ReadBatch<K, V>,
     most_tasks: usize,
+    most_keys: usize,
 }
 
 impl<K, V> Batched<K, V>
@@ -61,9 +82,10 @@ where
     K: Clone + Eq + Hash + Send + 'static,
     V: Clone + Send + 'static,
 {
-    /// Batches of reads made by `read`, as many under way as blocking threads and pooled
-    /// connections allow.
-    pub(super) fn new(read: ReadBatch<K, V>) -> Self {
+    /// Batches of reads made by `read`, of at most `most_keys` distinct keys each (the
+    /// reads of further keys go with the next batch, which starts at once), as many under
+    /// way as blocking threads and pooled connections allow.
+    pub(super) fn new(read: ReadBatch<K, V>, most_keys: usize) -> Self {
         Self {
             queue: Mutex::new(Queue {
                 waiting: Vec::new(),
@@ -72,6 +94,7 @@ where
             }),
             read,
             most_tasks: usize::MAX,
+            most_keys: most_keys.max(1),
         }
     }
 
@@ -83,21 +106,26 @@ where
 
     /// The value for `key`, read with whatever reads of this kind wait meanwhile.
     pub(super) async fn read(self: &Arc<Self>, pool: &DbPool, key: K) -> Answer<V> {
+        let Ok(runtime) = Handle::try_current() else {
+            return Err(RepositoryError::Unexpected(anyhow::anyhow!(
+                "a read outside the Tokio runtime"
+            )));
+        };
         let (reply, answer) = oneshot::channel();
         let start_task = {
             let mut queue = self.lock();
-            queue.waiting.push((key, reply));
+            queue.waiting.push(Waiting {
+                key,
+                since: Instant::now(),
+                reply,
+            });
+            pool::count_waiting(1);
             // A task on its way takes this read along; a task under way at the cap looks
             // for waiting reads when it ends.
-            let start = queue.on_their_way == 0 && queue.tasks < self.most_tasks;
-            if start {
-                queue.tasks += 1;
-                queue.on_their_way += 1;
-            }
-            start
+            self.claim_task(&mut queue)
         };
         if start_task {
-            self.start_task(pool);
+            self.start_task(&runtime, pool);
         }
         answer.await.unwrap_or_else(|_| {
             Err(RepositoryError::Unexpected(anyhow::anyhow!(
@@ -106,12 +134,28 @@ where
         })
     }
 
-    /// Starts a task counted in `tasks` and `on_their_way`. Detached: it serves whichever
-    /// batch waits when it has a connection, not one caller's.
-    fn start_task(self: &Arc<Self>, pool: &DbPool) {
-        let batches = Arc::clone(self);
-        let pool = pool.clone();
-        drop(tokio::task::spawn_blocking(move || batches.serve(&pool)));
+    /// Whether a new task should start for the waiting reads (counted in if so): none is
+    /// on its way and the cap allows one more.
+    fn claim_task(&self, queue: &mut Queue<K, V>) -> bool {
+        let start =
+            !queue.waiting.is_empty() && queue.on_their_way == 0 && queue.tasks < self.most_tasks;
+        if start {
+            queue.tasks += 1;
+            queue.on_their_way += 1;
+        }
+        start
+    }
+
+    /// Starts a task already counted in `tasks` and `on_their_way`. Detached: it serves
+    /// whichever batch waits when it has a connection, not one caller's.
+    fn start_task(self: &Arc<Self>, runtime: &Handle, pool: &DbPool) {
+        let task = Task {
+            batches: Arc::clone(self),
+            pool: pool.clone(),
+            runtime: runtime.clone(),
+            took: false,
+        };
+        drop(runtime.spawn_blocking(move || task.serve()));
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<K, V>> {
@@ -122,56 +166,37 @@ where
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes the waiting batch once a connection is at hand, reads it and answers each
-    /// read (on a blocking thread).
-    fn serve(self: Arc<Self>, pool: &DbPool) {
-        let checkout = pool.checkout();
-        let batch = {
-            let mut queue = self.lock();
-            queue.on_their_way -= 1;
-            let batch = std::mem::take(&mut queue.waiting);
-            if batch.is_empty() {
-                // Another task took them along with its own.
-                queue.tasks -= 1;
-                return;
-            }
-            batch
-        };
-        match checkout {
-            Ok(mut pooled) => self.answer(batch, &mut pooled),
-            Err(e) => answer_all(
-                batch,
-                &Failure::unavailable(format!("no database connection available: {e}")),
-            ),
-        }
-        let again = {
-            let mut queue = self.lock();
-            let again = !queue.waiting.is_empty() && queue.on_their_way == 0;
-            if again {
-                queue.on_their_way += 1;
+    /// The oldest waiting reads of at most `most_keys` distinct keys.
+    fn take(&self, queue: &mut Queue<K, V>) -> Vec<Waiting<K, V>> {
+        let mut keys = HashSet::new();
+        let mut taken = Vec::new();
+        let mut left = Vec::new();
+        for read in queue.waiting.drain(..) {
+            if keys.contains(&read.key) || keys.len() < self.most_keys {
+                keys.insert(read.key.clone());
+                taken.push(read);
             } else {
-                queue.tasks -= 1;
+                left.push(read);
             }
-            again
-        };
-        if again {
-            self.start_task(pool);
         }
+        queue.waiting = left;
+        pool::count_waiting(-i64::try_from(taken.len()).unwrap_or(i64::MAX));
+        taken
     }
 
     /// Reads the batch's keys and answers each read.
-    fn answer(&self, batch: Vec<(K, oneshot::Sender<Answer<V>>)>, pooled: &mut super::Pooled) {
+    fn answer(&self, batch: Vec<Waiting<K, V>>, pooled: &mut super::Pooled) {
         // How many reads want each key: the last of them takes the value, the others a
         // copy.
         let mut wanted: HashMap<K, usize> = HashMap::with_capacity(batch.len());
-        for (key, _) in &batch {
-            *wanted.entry(key.clone()).or_default() += 1;
+        for read in &batch {
+            *wanted.entry(read.key.clone()).or_default() += 1;
         }
         let keys: Vec<K> = wanted.keys().cloned().collect();
         let read = catch_unwind(AssertUnwindSafe(|| (self.read)(pooled.conn(), &keys)));
         match read {
             Ok(Ok(mut found)) => {
-                for (key, reply) in batch {
+                for Waiting { key, reply, .. } in batch {
                     let left = wanted.get_mut(&key).map_or(0, |left| {
                         *left -= 1;
                         *left
@@ -208,12 +233,108 @@ where
             }
         }
     }
+
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.lock().waiting.len()
+    }
+}
+
+/// A task on the blocking thread pool, counted in its kind's `tasks` (and in
+/// `on_their_way` until it takes its batch). Dropping it does the bookkeeping of its end
+/// however it ends — served, panicked, or never run because the runtime is shutting down.
+struct Task<K, V>
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    batches: Arc<Batched<K, V>>,
+    pool: DbPool,
+    runtime: Handle,
+    took: bool,
+}
+
+impl<K, V> Task<K, V>
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    /// Takes the waiting batch once a connection is at hand, reads it and answers each
+    /// read.
+    fn serve(mut self) {
+        let began = Instant::now();
+        // Uncounted: the reads it is for are counted as waiting until it takes them.
+        let checkout = self.pool.checkout_uncounted();
+        let (batch, more) = {
+            let mut queue = self.batches.lock();
+            queue.on_their_way -= 1;
+            self.took = true;
+            let mut batch = self.batches.take(&mut queue);
+            if checkout.is_err() {
+                // The reads that came after this task began waiting have not waited as
+                // long as a checkout may: they go with the next task instead.
+                let (failed, young): (Vec<_>, Vec<_>) =
+                    batch.into_iter().partition(|read| read.since <= began);
+                pool::count_waiting(i64::try_from(young.len()).unwrap_or(0));
+                queue.waiting.splice(0..0, young);
+                batch = failed;
+            }
+            // Reads left for want of room in this batch need not wait for it to end.
+            (batch, self.batches.claim_task(&mut queue))
+        };
+        if more {
+            self.batches.start_task(&self.runtime, &self.pool);
+        }
+        if batch.is_empty() {
+            return; // another task took them along with its own
+        }
+        match checkout {
+            Ok(mut pooled) => self.batches.answer(batch, &mut pooled),
+            Err(e) => answer_all(
+                batch,
+                &Failure::unavailable(format!("no database connection available: {e}")),
+            ),
+        }
+    }
+}
+
+impl<K, V> Drop for Task<K, V>
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    fn drop(&mut self) {
+        let mut queue = self.batches.lock();
+        if !self.took {
+            // Never run: the runtime is shutting down and no task will run again. The
+            // waiting reads fail (their callers see the answer channel closed).
+            queue.on_their_way -= 1;
+            queue.tasks -= 1;
+            if queue.on_their_way == 0 {
+                pool::count_waiting(-i64::try_from(queue.waiting.len()).unwrap_or(i64::MAX));
+                queue.waiting.clear();
+            }
+            return;
+        }
+        // Reads that came while this task was reading and found no task on its way (or
+        // none allowed): this task's place goes to a new one.
+        let again = !queue.waiting.is_empty() && queue.on_their_way == 0;
+        if again {
+            queue.on_their_way += 1;
+        } else {
+            queue.tasks -= 1;
+        }
+        drop(queue);
+        if again {
+            self.batches.start_task(&self.runtime, &self.pool);
+        }
+    }
 }
 
 /// Tells every read of `batch` that it failed.
-fn answer_all<K, V>(batch: Vec<(K, oneshot::Sender<Answer<V>>)>, failure: &Failure) {
-    for (_, reply) in batch {
-        let _ = reply.send(Err(failure.share()));
+fn answer_all<K, V>(batch: Vec<Waiting<K, V>>, failure: &Failure) {
+    for read in batch {
+        let _ = read.reply.send(Err(failure.share()));
     }
 }
 
@@ -289,6 +410,13 @@ mod tests {
             .collect()
     }
 
+    /// Waits until `count` reads are queued (their task waits for a connection).
+    async fn queued(batched: &Batched<u32, u32>, count: usize) {
+        while batched.waiting() < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     async fn values(reads: Vec<tokio::task::JoinHandle<Answer<u32>>>) -> Vec<Option<u32>> {
         let mut values = Vec::new();
         for read in reads {
@@ -321,10 +449,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reads_waiting_for_the_connection_go_in_one_batch_and_share_answers() {
         let (pool, path) = pool(1, 5_000);
-        let batched = Arc::new(Batched::new(one_batch));
+        let batched = Arc::new(Batched::new(one_batch, 64));
         let held = pool.checkout().unwrap();
         let reads = start(&batched, &pool, &[1, 2, 3, 4, 4, 2]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        queued(&batched, 6).await;
         assert!(ONE_BATCH.lock().unwrap().is_empty(), "no connection yet");
         drop(held);
         let values = values(reads).await;
@@ -357,9 +485,15 @@ mod tests {
     }
 
     /// Read 0 (slow), then, while it is at the database, reads 1, 2 and 3.
-    async fn slow_then_three(batched: &Arc<Batched<u32, u32>>, pool: &DbPool) {
+    async fn slow_then_three(
+        batched: &Arc<Batched<u32, u32>>,
+        pool: &DbPool,
+        log: &StdMutex<Vec<String>>,
+    ) {
         let slow = start(batched, pool, &[0]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        while !log.lock().unwrap().iter().any(|e| e == "start [0]") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let rest = start(batched, pool, &[1, 2, 3]);
         assert_eq!(values(slow).await, [Some(0)]);
         assert_eq!(values(rest).await, [None, Some(4), None]);
@@ -368,15 +502,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_kind_capped_at_one_batch_makes_later_reads_wait_for_it_then_go_together() {
         let (pool, path) = pool(2, 5_000);
-        let batched = Arc::new(Batched::new(capped).at_most(1));
-        slow_then_three(&batched, &pool).await;
+        let batched = Arc::new(Batched::new(capped, 64).at_most(1));
+        slow_then_three(&batched, &pool, &CAPPED).await;
         assert_eq!(
             *CAPPED.lock().unwrap(),
             ["start [0]", "end [0]", "start [1, 2, 3]", "end [1, 2, 3]"]
         );
         // Without the cap, the later reads take the pool's second connection at once.
-        let batched = Arc::new(Batched::new(uncapped));
-        slow_then_three(&batched, &pool).await;
+        let batched = Arc::new(Batched::new(uncapped, 64));
+        slow_then_three(&batched, &pool, &UNCAPPED).await;
         let log = UNCAPPED.lock().unwrap();
         let slow_ended = log.iter().position(|e| e == "end [0]").unwrap();
         let next_started = log.iter().position(|e| e.starts_with("start [1")).unwrap();
@@ -395,7 +529,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_that_gets_no_connection_fails_each_read_as_unavailable() {
         let (pool, path) = pool(1, 200);
-        let batched = Arc::new(Batched::new(never_called));
+        let batched = Arc::new(Batched::new(never_called, 64));
         let held = pool.checkout().unwrap();
         for read in start(&batched, &pool, &[1, 2]) {
             let answer = read.await.unwrap();
@@ -406,7 +540,7 @@ mod tests {
         }
         drop(held);
         // The next batch gets the connection.
-        let batched = Arc::new(Batched::new(doubles));
+        let batched = Arc::new(Batched::new(doubles, 64));
         assert_eq!(batched.read(&pool, 2).await.unwrap(), Some(4));
         remove(path);
     }
@@ -419,7 +553,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_that_panics_fails_its_batch_and_the_next_batches_are_read() {
         let (pool, path) = pool(1, 5_000);
-        let batched = Arc::new(Batched::new(panics_on_13).at_most(1));
+        let batched = Arc::new(Batched::new(panics_on_13, 64).at_most(1));
         let answer = batched.read(&pool, 13).await;
         assert!(
             matches!(answer, Err(RepositoryError::Unexpected(_))),
@@ -436,16 +570,70 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_caller_that_goes_away_leaves_the_rest_of_its_batch_answered() {
         let (pool, path) = pool(1, 5_000);
-        let batched = Arc::new(Batched::new(doubles));
+        let batched = Arc::new(Batched::new(doubles, 64));
         let held = pool.checkout().unwrap();
         let gone = start(&batched, &pool, &[2]);
+        queued(&batched, 1).await;
         let staying = start(&batched, &pool, &[4, 6]);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        queued(&batched, 3).await;
         for read in gone {
             read.abort();
         }
         drop(held);
         assert_eq!(values(staying).await, [Some(8), Some(12)]);
+        remove(path);
+    }
+
+    static TWO_KEYS: StdMutex<Vec<Vec<u32>>> = StdMutex::new(Vec::new());
+
+    fn two_keys(_: Conn<'_>, keys: &[u32]) -> QueryResult<HashMap<u32, u32>> {
+        TWO_KEYS.lock().unwrap().push(sorted(keys));
+        Ok(doubled(keys))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_takes_at_most_its_number_of_keys_and_the_rest_go_next() {
+        let (pool, path) = pool(1, 5_000);
+        let batched = Arc::new(Batched::new(two_keys, 2));
+        let held = pool.checkout().unwrap();
+        let mut reads = Vec::new();
+        for (n, key) in [1, 2, 1, 3, 4, 2, 5].into_iter().enumerate() {
+            reads.extend(start(&batched, &pool, &[key]));
+            queued(&batched, n + 1).await; // in this order
+        }
+        drop(held);
+        let values = values(reads).await;
+        assert_eq!(values, [None, Some(4), None, None, Some(8), Some(4), None]);
+        // The oldest first; every read of a key taken goes with it.
+        assert_eq!(
+            *TWO_KEYS.lock().unwrap(),
+            vec![vec![1, 2], vec![3, 4], vec![5]]
+        );
+        remove(path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_a_checkout_times_out_only_the_reads_that_waited_for_it_all_along_fail() {
+        let (pool, path) = pool(1, 400);
+        let batched = Arc::new(Batched::new(doubles, 64));
+        let held = pool.checkout().unwrap();
+        let old = start(&batched, &pool, &[2]);
+        queued(&batched, 1).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Half-way through the first task's wait.
+        let young = start(&batched, &pool, &[4]);
+        queued(&batched, 2).await;
+        for read in old {
+            let answer = read.await.unwrap();
+            assert!(
+                matches!(answer, Err(RepositoryError::Unavailable(_))),
+                "{answer:?}"
+            );
+        }
+        // The young read waits for a task of its own, which gets the connection.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(held);
+        assert_eq!(values(young).await, [Some(8)]);
         remove(path);
     }
 }

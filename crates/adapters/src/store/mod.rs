@@ -68,6 +68,14 @@ const EMAIL_UNIQUE_INDEX: &str = "customers_account_email_key";
 /// and all well above no cap (a batch for every read that finds none forming).
 const LOOKUP_BATCHES: usize = 4;
 
+/// The most ids one batch of lookups reads (in statements of at most 32).
+const LOOKUPS_PER_BATCH: usize = 128;
+
+/// The most distinct pages one batch of listings reads, one after another on one
+/// connection: a page waits for at most this many statements (reads of the same page
+/// share one, however many).
+const PAGES_PER_BATCH: usize = 8;
+
 /// A pool of connections to one of the supported databases.
 #[derive(Clone)]
 pub enum DbPool {
@@ -192,6 +200,14 @@ impl DbPool {
         })
     }
 
+    /// A checkout not counted among the waiting callers (see [`pool::checkout_uncounted`]).
+    fn checkout_uncounted(&self) -> Result<Pooled, diesel::r2d2::PoolError> {
+        Ok(match self {
+            Self::Postgres(pool) => Pooled::Postgres(pool::checkout_uncounted(pool)?),
+            Self::Sqlite(pool) => Pooled::Sqlite(pool::checkout_uncounted(pool)?),
+        })
+    }
+
     fn state(&self) -> ports::PoolState {
         match self {
             Self::Postgres(pool) => pool::pool_state(pool),
@@ -215,12 +231,17 @@ impl Store {
     pub fn new(pool: DbPool) -> Self {
         Self {
             pool,
-            by_id: Arc::new(batches::Batched::new(customers::read_by_id).at_most(
-                LOOKUP_BATCHES.max(
-                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            by_id: Arc::new(
+                batches::Batched::new(customers::read_by_id, LOOKUPS_PER_BATCH).at_most(
+                    LOOKUP_BATCHES.max(
+                        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                    ),
                 ),
+            ),
+            pages: Arc::new(batches::Batched::new(
+                customers::read_pages,
+                PAGES_PER_BATCH,
             )),
-            pages: Arc::new(batches::Batched::new(customers::read_pages)),
         }
     }
 

@@ -121,6 +121,24 @@ pub(super) fn checkout<M: ManageConnection>(
     checkout
 }
 
+/// Checks a connection out of `pool` without counting a waiting caller: for a task whose
+/// callers are counted already (reads waiting in a batch, see `batches`).
+pub(super) fn checkout_uncounted<M: ManageConnection>(
+    pool: &Pool<M>,
+) -> Result<PooledConnection<M>, diesel::r2d2::PoolError> {
+    pool.get()
+}
+
+/// Counts `change` more (or, negative, fewer) callers waiting for a pooled connection.
+pub(super) fn count_waiting(change: i64) {
+    let size = change.unsigned_abs();
+    if change >= 0 {
+        WAITING.fetch_add(size, Ordering::Relaxed);
+    } else {
+        WAITING.fetch_sub(size, Ordering::Relaxed);
+    }
+}
+
 /// A pool's occupancy, with the process-wide count of waiting callers.
 pub(super) fn pool_state<M: ManageConnection>(pool: &Pool<M>) -> ports::PoolState {
     let state = pool.state();

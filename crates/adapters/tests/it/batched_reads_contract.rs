@@ -45,7 +45,8 @@ pub async fn lookups_at_the_same_moment_each_get_their_own_customer(store: Store
             asks.push((customer.id, None));
         }
         if round == 0 {
-            asks.extend((0..8).map(|_| (CustomerId::new_random(), None)));
+            // With them, more ids than one statement carries (32).
+            asks.extend((0..30).map(|_| (CustomerId::new_random(), None)));
         }
     }
     let found = join_all(asks.iter().map(|(id, _)| store.customers.find(ours, *id))).await;

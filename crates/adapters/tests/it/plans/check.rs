@@ -88,6 +88,9 @@ pub struct Probe {
     sqlite_cond: &'static [&'static str],
     /// Rows come in index order: no sort (which would read every match first).
     in_order: bool,
+    /// Judge PostgreSQL's generic plan even if the connection has not switched to it yet
+    /// (for a statement the warm-up may not have sent five times).
+    generic: bool,
 }
 
 impl Probe {
@@ -97,6 +100,7 @@ impl Probe {
             pg_cond: &[],
             sqlite_cond: &[],
             in_order: false,
+            generic: false,
         }
     }
 
@@ -106,6 +110,7 @@ impl Probe {
             pg_cond: &[],
             sqlite_cond: &[],
             in_order: false,
+            generic: false,
         }
     }
 
@@ -126,6 +131,13 @@ impl Probe {
     pub fn in_index_order(self) -> Self {
         Self {
             in_order: true,
+            ..self
+        }
+    }
+
+    pub fn generic_plan(self) -> Self {
+        Self {
+            generic: true,
             ..self
         }
     }
@@ -216,7 +228,17 @@ pub fn postgres_plan(
         "EXPLAIN (FORMAT JSON) EXECUTE {name}({})",
         params.join(", ")
     );
+    if statement.probe.generic {
+        diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+            .execute(conn)
+            .unwrap();
+    }
     let row: PlanRow = diesel::sql_query(&explain).get_result(conn).unwrap();
+    if statement.probe.generic {
+        diesel::sql_query("RESET plan_cache_mode")
+            .execute(conn)
+            .unwrap();
+    }
     let plan: Value = serde_json::from_str(&row.plan).unwrap();
     let root = &plan[0]["Plan"];
     let all = nodes(root);
