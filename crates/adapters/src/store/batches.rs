@@ -29,6 +29,10 @@
 //! the ones that came later go with the next task, with the rest of their own wait. Reads
 //! queued in a batch count as callers waiting for a connection (`db_pool_waiting`).
 //!
+//! Writes go in batches the same way ([`Unique`] keys, so that no two are taken for one):
+//! a batch of registrations is one transaction, so that the database pays one commit —
+//! one flush of its log — for the whole batch instead of one per registration.
+//!
 //! A read whose caller went away (the client disconnected) is still made with its batch;
 //! its answer is dropped. A task that never runs (the runtime is shutting down) or panics
 //! does its bookkeeping when dropped: no read is left waiting for a task that will not
@@ -37,6 +41,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -52,6 +57,52 @@ type Answer<V> = Result<Option<V>, RepositoryError>;
 
 /// Reads one batch's keys (each once) on one connection; a key without a value is left out.
 pub(super) type ReadBatch<K, V> = fn(Conn<'_>, &[K]) -> QueryResult<HashMap<K, V>>;
+
+/// A key equal to no other: for writes, each of which is made and answered on its own
+/// (two equal keys would share one answer).
+pub(super) struct Unique<T> {
+    number: u64,
+    item: Arc<T>,
+}
+
+impl<T> Unique<T> {
+    /// `item`, told apart from every other.
+    pub(super) fn new(item: T) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self {
+            number: NEXT.fetch_add(1, Ordering::Relaxed),
+            item: Arc::new(item),
+        }
+    }
+
+    /// The item.
+    pub(super) fn item(&self) -> &T {
+        &self.item
+    }
+}
+
+impl<T> Clone for Unique<T> {
+    fn clone(&self) -> Self {
+        Self {
+            number: self.number,
+            item: Arc::clone(&self.item),
+        }
+    }
+}
+
+impl<T> PartialEq for Unique<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.number == other.number
+    }
+}
+
+impl<T> Eq for Unique<T> {}
+
+impl<T> Hash for Unique<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.number.hash(state);
+    }
+}
 
 /// A read waiting for its batch's task.
 struct Waiting<K, V> {
@@ -215,7 +266,7 @@ where
                 if lost {
                     pooled.mark_broken();
                 }
-                let message = format!("could not read from the database: {error}");
+                let message = format!("the database failed the batch: {error}");
                 let failure = if lost {
                     Failure::unavailable(message)
                 } else {

@@ -2,17 +2,21 @@
 //! transaction), the duplicate check, listing and lookup — all scoped to one account.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::Text;
 use domain::{AccountId, Customer, CustomerEmail, CustomerId};
 use ports::{
     CustomerChange, CustomerCursor, CustomerDirectory, CustomerErasure, CustomerFilter,
-    CustomerRepository, NewCustomerRecord, RepositoryError,
+    CustomerRepository, IdempotencyCompletion, NewCustomerRecord, NewEvent, RepositoryError,
 };
 use uuid::Uuid;
 
+use super::batches::Unique;
 use super::events::write_events;
 use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
@@ -21,51 +25,33 @@ use super::shapes::{
     branches, page_size, EmailIs, LimitedTo, ListedAfter, UnionAll, MOST_BRANCHES,
 };
 use super::sql_types::{Id, Timestamp};
-use super::{per_backend, Conn, Store, StoreConnection as _};
+use super::{map_diesel_error, per_backend, pool, Conn, Store, StoreConnection as _};
 
 #[async_trait]
 impl CustomerRepository for Store {
     #[tracing::instrument(name = "store.insert_customer", skip_all, fields(db.backend = self.backend(), customer_id = %record.customer.id))]
     async fn insert(&self, record: &NewCustomerRecord) -> Result<(), RepositoryError> {
         let customer = &record.customer;
-        let row = CustomerRow::from_domain(customer);
-        let job = record
-            .kyc_mail
-            .as_ref()
-            .map(|mail| NewJobRow::kyc_mail(customer.id, mail, customer.created_at));
-        let events = record.events.clone();
-        let complete = record.idempotency.as_ref().map(complete_key);
-        let id = Id(customer.id.0);
-        let written = self.run(move |conn| {
-            per_backend!(conn => conn.write_transaction(|conn| {
-                // An erased customer's id is never used again: an idempotent retry of the
-                // request that created the customer must not bring the person back.
-                let erased = diesel::select(diesel::dsl::exists(customer_tombstones::table.find(id)))
-                    .get_result::<bool>(conn)?;
-                if erased {
-                    return Ok(false);
-                }
-                diesel::insert_into(customers::table)
-                    .values(&row)
-                    .execute(conn)?;
-                if let Some(job) = &job {
-                    diesel::insert_into(outbox_jobs::table)
-                        .values(job)
-                        .execute(conn)?;
-                }
-                if let Some(complete) = complete {
-                    if complete.execute(conn)? != 1 {
-                        return Err(key_no_longer_held());
-                    }
-                }
-                write_events!(conn, &events).map(|()| true)
-            }))
-        })
-        .await?;
-        if written {
-            Ok(())
-        } else {
-            Err(RepositoryError::Erased)
+        let registration = Registration {
+            row: CustomerRow::from_domain(customer),
+            job: record
+                .kyc_mail
+                .as_ref()
+                .map(|mail| NewJobRow::kyc_mail(customer.id, mail, customer.created_at)),
+            events: record.events.clone(),
+            completion: record.idempotency.clone(),
+        };
+        let outcome = self
+            .registrations
+            .read(&self.pool, Unique::new(registration))
+            .await?;
+        match outcome {
+            Some(Ok(true)) => Ok(()),
+            Some(Ok(false)) => Err(RepositoryError::Erased),
+            Some(Err(error)) => Err(map_diesel_error(error)),
+            None => Err(RepositoryError::Unexpected(anyhow::anyhow!(
+                "the registration's batch gave it no outcome"
+            ))),
         }
     }
 
@@ -85,16 +71,11 @@ impl CustomerRepository for Store {
         account_id: AccountId,
         email: &CustomerEmail,
     ) -> Result<bool, RepositoryError> {
-        let email = email.as_str().to_owned();
-        self.run(move |conn| {
-            let exists = diesel::select(diesel::dsl::exists(
-                customers::table
-                    .filter(customers::account_id.eq(Id(account_id.0)))
-                    .filter(EmailIs::new(email)),
-            ));
-            per_backend!(conn => exists.get_result(conn))
-        })
-        .await
+        let address = Address {
+            account_id: account_id.0,
+            email: email.as_str().to_owned(),
+        };
+        Ok(self.addresses.read(&self.pool, address).await?.is_some())
     }
 
     #[tracing::instrument(name = "store.list_customers", skip_all, fields(db.backend = self.backend(), account_id = %account_id))]
@@ -142,6 +123,131 @@ impl CustomerDirectory for Store {
         let row = self.by_id.read(&self.pool, id.0).await?;
         row.map(CustomerRow::into_domain).transpose()
     }
+}
+
+/// Writes one registration (`$registration`, a `&Registration`) on `$conn`, inside the
+/// caller's transaction: `Ok(false)` when its id is an erased customer's, nothing written.
+macro_rules! register {
+    ($conn:ident, $registration:expr) => {
+        (|| -> QueryResult<bool> {
+            let registration: &Registration = $registration;
+            // An erased customer's id is never used again: an idempotent retry of the
+            // request that created the customer must not bring the person back.
+            let id = registration.row.id;
+            let erased = diesel::select(diesel::dsl::exists(customer_tombstones::table.find(id)))
+                .get_result::<bool>($conn)?;
+            if erased {
+                return Ok(false);
+            }
+            diesel::insert_into(customers::table)
+                .values(&registration.row)
+                .execute($conn)?;
+            if let Some(job) = &registration.job {
+                diesel::insert_into(outbox_jobs::table)
+                    .values(job)
+                    .execute($conn)?;
+            }
+            if let Some(completion) = &registration.completion {
+                if complete_key(completion).execute($conn)? != 1 {
+                    return Err(key_no_longer_held());
+                }
+            }
+            write_events!($conn, &registration.events).map(|()| true)
+        })()
+    };
+}
+
+/// A registration, as one write of a batch: the customer, its queued mail, its events and
+/// its idempotency key's outcome.
+pub(super) struct Registration {
+    row: CustomerRow,
+    job: Option<NewJobRow>,
+    events: Vec<NewEvent>,
+    completion: Option<IdempotencyCompletion>,
+}
+
+/// A registration's outcome: written (`true`), not written because its id is an erased
+/// customer's (`false`), or the error that undid it.
+pub(super) type Registered = Result<bool, Arc<DieselError>>;
+
+/// Writes a batch of registrations in one transaction, so that the database pays one commit
+/// for all of them. When one of them fails (a duplicate address that lost a race, a key no
+/// longer held), the transaction is undone and each registration is written again in a
+/// transaction of its own, so that only the failing one fails. A lost connection fails
+/// the whole batch.
+pub(super) fn write_registrations(
+    conn: Conn<'_>,
+    batch: &[Unique<Registration>],
+) -> QueryResult<HashMap<Unique<Registration>, Registered>> {
+    per_backend!(conn => {
+        let together = conn.write_transaction(|conn| {
+            let mut outcomes = HashMap::with_capacity(batch.len());
+            for registration in batch {
+                let written = register!(conn, registration.item())?;
+                outcomes.insert(registration.clone(), Ok(written));
+            }
+            Ok(outcomes)
+        });
+        match together {
+            Ok(outcomes) => Ok(outcomes),
+            Err(error) if pool::connection_lost(&error) => Err(error),
+            Err(error) if batch.len() == 1 => {
+                Ok(HashMap::from([(batch[0].clone(), Err(Arc::new(error)))]))
+            }
+            Err(_) => {
+                let mut outcomes = HashMap::with_capacity(batch.len());
+                for registration in batch {
+                    match conn.write_transaction(|conn| register!(conn, registration.item())) {
+                        Err(error) if pool::connection_lost(&error) => return Err(error),
+                        alone => outcomes.insert(registration.clone(), alone.map_err(Arc::new)),
+                    };
+                }
+                Ok(outcomes)
+            }
+        }
+    })
+}
+
+/// An account's e-mail address, as a batched duplicate check's key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct Address {
+    account_id: Uuid,
+    email: String,
+}
+
+/// Which of these addresses their accounts' customers already have (case-insensitively,
+/// like the unique index), in one statement for up to [`MOST_BRANCHES`] of them: the check
+/// once per address joined by `UNION ALL`, each answering with the address as asked.
+pub(super) fn read_addresses(
+    mut conn: Conn<'_>,
+    addresses: &[Address],
+) -> QueryResult<HashMap<Address, ()>> {
+    let mut found = HashMap::with_capacity(addresses.len());
+    for chunk in addresses.chunks(MOST_BRANCHES) {
+        let conn = conn.reborrow();
+        let rows: Vec<(Id, String)> = per_backend!(conn => {
+            let parts = chunk
+                .iter()
+                .map(|address| {
+                    customers::table
+                        .filter(customers::account_id.eq(Id(address.account_id)))
+                        .filter(EmailIs::new(address.email.clone()))
+                        .select((customers::account_id, address.email.clone().into_sql::<Text>()))
+                })
+                .collect();
+            UnionAll::new(parts).load(conn)
+        })?;
+        found.extend(rows.into_iter().map(|(account, email)| {
+            (
+                Address {
+                    account_id: account.0,
+                    email,
+                },
+                (),
+            )
+        }));
+    }
+    Ok(found)
 }
 
 /// One page of one account's customers, as a batched read's key: reads of exactly the

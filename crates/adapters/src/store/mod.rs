@@ -76,6 +76,14 @@ const LOOKUPS_PER_BATCH: usize = 128;
 /// share one, however many).
 const PAGES_PER_BATCH: usize = 8;
 
+/// The most registrations one transaction writes: a registration waits for at most this
+/// many others' statements before its commit.
+const REGISTRATIONS_PER_BATCH: usize = 16;
+
+/// How many batches of registrations may be under way at once: a few, so that the
+/// registrations arriving meanwhile make the next batch larger instead of more commits.
+const REGISTRATION_BATCHES: usize = 2;
+
 /// A pool of connections to one of the supported databases.
 #[derive(Clone)]
 pub enum DbPool {
@@ -224,6 +232,11 @@ pub struct Store {
     by_id: Arc<batches::Batched<uuid::Uuid, rows::CustomerRow>>,
     /// Pages of customers, batched.
     pages: Arc<batches::Batched<customers::Page, Vec<rows::CustomerRow>>>,
+    /// Duplicate checks (is this address taken in this account?), batched.
+    addresses: Arc<batches::Batched<customers::Address, ()>>,
+    /// Registrations, written in batches of one transaction each.
+    registrations:
+        Arc<batches::Batched<batches::Unique<customers::Registration>, customers::Registered>>,
 }
 
 impl Store {
@@ -242,6 +255,14 @@ impl Store {
                 customers::read_pages,
                 PAGES_PER_BATCH,
             )),
+            addresses: Arc::new(
+                batches::Batched::new(customers::read_addresses, LOOKUPS_PER_BATCH)
+                    .at_most(LOOKUP_BATCHES),
+            ),
+            registrations: Arc::new(
+                batches::Batched::new(customers::write_registrations, REGISTRATIONS_PER_BATCH)
+                    .at_most(REGISTRATION_BATCHES),
+            ),
         }
     }
 
@@ -301,17 +322,25 @@ impl Store {
     }
 }
 
-/// Translates a Diesel error into the port's terms: the e-mail unique index becomes
-/// [`RepositoryError::Duplicate`], a lost connection becomes `Unavailable`.
-fn map_diesel_error(error: DieselError) -> RepositoryError {
-    match &error {
+/// Translates a Diesel error (its own, or one shared by a batch's answer) into the port's
+/// terms: the e-mail unique index becomes [`RepositoryError::Duplicate`], a lost connection
+/// becomes `Unavailable`.
+fn map_diesel_error<E>(error: E) -> RepositoryError
+where
+    E: std::borrow::Borrow<DieselError> + Into<anyhow::Error>,
+{
+    let found: &DieselError = error.borrow();
+    let duplicate = matches!(
+        found,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
             if info.constraint_name() == Some(EMAIL_UNIQUE_INDEX)
-                || info.message().contains(EMAIL_UNIQUE_INDEX) =>
-        {
-            RepositoryError::Duplicate
-        }
-        _ if pool::connection_lost(&error) => RepositoryError::Unavailable(error.into()),
-        _ => RepositoryError::Unexpected(error.into()),
+                || info.message().contains(EMAIL_UNIQUE_INDEX)
+    );
+    if duplicate {
+        RepositoryError::Duplicate
+    } else if pool::connection_lost(found) {
+        RepositoryError::Unavailable(error.into())
+    } else {
+        RepositoryError::Unexpected(error.into())
     }
 }

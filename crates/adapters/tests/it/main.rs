@@ -6,7 +6,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
-mod batched_reads_contract;
+mod batches_contract;
 mod bridge;
 mod bridge_customers;
 mod changes_contract;

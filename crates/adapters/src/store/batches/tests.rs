@@ -40,7 +40,11 @@ fn start(
 }
 
 /// Waits until `count` reads are queued (their task waits for a connection).
-async fn queued(batched: &Batched<u32, u32>, count: usize) {
+async fn queued<K, V>(batched: &Batched<K, V>, count: usize)
+where
+    K: Clone + Eq + std::hash::Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
     while batched.waiting() < count {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -88,6 +92,43 @@ async fn reads_waiting_for_the_connection_go_in_one_batch_and_share_answers() {
     assert_eq!(values, [None, Some(4), None, Some(8), Some(8), Some(4)]);
     // Each key read once, in one batch.
     assert_eq!(*ONE_BATCH.lock().unwrap(), vec![vec![1, 2, 3, 4]]);
+    remove(path);
+}
+
+static WRITTEN: StdMutex<Vec<Vec<u32>>> = StdMutex::new(Vec::new());
+
+/// Writes each item, answering each with its place in the batch.
+fn write_each(_: Conn<'_>, writes: &[Unique<u32>]) -> QueryResult<HashMap<Unique<u32>, usize>> {
+    let items: Vec<u32> = writes.iter().map(|write| *write.item()).collect();
+    WRITTEN.lock().unwrap().push(sorted(&items));
+    Ok(writes
+        .iter()
+        .enumerate()
+        .map(|(place, write)| (write.clone(), place))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_of_equal_items_go_in_one_batch_each_made_and_answered_on_its_own() {
+    let (pool, path) = pool(1, 5_000);
+    let batched = Arc::new(Batched::new(write_each, 64));
+    let held = pool.checkout().unwrap();
+    let writes: Vec<_> = [7, 7, 8, 7]
+        .into_iter()
+        .map(|item| {
+            let (batched, pool) = (Arc::clone(&batched), pool.clone());
+            tokio::spawn(async move { batched.read(&pool, Unique::new(item)).await })
+        })
+        .collect();
+    queued(&batched, 4).await;
+    drop(held);
+    let mut places = Vec::new();
+    for write in writes {
+        places.push(write.await.unwrap().unwrap().unwrap());
+    }
+    places.sort_unstable();
+    assert_eq!(places, [0, 1, 2, 3], "one answer each");
+    assert_eq!(*WRITTEN.lock().unwrap(), vec![vec![7, 7, 7, 8]]);
     remove(path);
 }
 

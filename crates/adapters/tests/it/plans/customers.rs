@@ -43,6 +43,12 @@ fn customers_where(sql: &str, email_: bool, kyc: bool, cursor: bool, page: bool)
         && cond.contains(" order by ") == page
 }
 
+/// Whether `sql` is the duplicate check (`$1` on PostgreSQL, `?` on SQLite: the address
+/// as asked, which the answer names).
+fn duplicate_check(sql: &str) -> bool {
+    sql.starts_with("select customers.account_id, ") && sql.contains(" from customers where ")
+}
+
 /// The statements of the first round: registering, reading and listing customers, the
 /// KYC-mail outbox claim and the account lookup behind every authenticated request.
 pub fn statements() -> Vec<Statement> {
@@ -56,11 +62,43 @@ pub fn statements() -> Vec<Statement> {
                         .unwrap();
                 })
             },
-            sql: |sql| sql.starts_with("select exists"),
-            params: Some(|f| vec![f.account(), "'probe@example.com'".into()]),
+            sql: |sql| duplicate_check(sql) && !sql.contains(" union all "),
+            params: Some(|f| {
+                let probe = "'probe@example.com'".to_owned();
+                vec![probe.clone(), f.account(), probe]
+            }),
             probe: Probe::uses(Index::Named("customers_account_email_key"))
                 .pg_cond(&["account_id =", "lower(email) ="])
                 .sqlite_cond(&["account_id=?", "<expr>=?"]),
+        },
+        Statement {
+            name: "duplicate check, batched",
+            run: |s, f| {
+                Box::pin(async move {
+                    // Checks that arrive while one waits for the pool's connection go
+                    // together, in one statement: two addresses, each asked for twice.
+                    let (a, b) = (email("probe@example.com"), email("other@example.com"));
+                    let (w, x, y, z) = tokio::join!(
+                        s.email_exists(f.account, &a),
+                        s.email_exists(f.account, &b),
+                        s.email_exists(f.account, &a),
+                        s.email_exists(f.account, &b),
+                    );
+                    for taken in [w, x, y, z] {
+                        assert!(!taken.unwrap());
+                    }
+                })
+            },
+            sql: |sql| duplicate_check(sql) && sql.matches(" union all ").count() == 1,
+            params: Some(|f| {
+                let (a, b) = ("'probe@example.com'", "'other@example.com'");
+                let part = |address: &str| [address.to_owned(), f.account(), address.to_owned()];
+                part(a).into_iter().chain(part(b)).collect()
+            }),
+            probe: Probe::uses(Index::Named("customers_account_email_key"))
+                .pg_cond(&["account_id =", "lower(email) ="])
+                .sqlite_cond(&["account_id=?", "<expr>=?"])
+                .generic_plan(),
         },
         Statement {
             name: "insert",
