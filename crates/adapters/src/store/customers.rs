@@ -22,7 +22,7 @@ use super::idempotency::{complete_key, key_no_longer_held};
 use super::rows::{CustomerRow, NewJobRow};
 use super::schema::{customer_tombstones, customers, outbox_jobs};
 use super::shapes::{
-    branches, page_size, EmailIs, LimitedTo, ListedAfter, UnionAll, MOST_BRANCHES,
+    branches, page_size, union_all, EmailIs, LimitedTo, ListedAfter, MOST_BRANCHES,
 };
 use super::sql_types::{Id, Timestamp};
 use super::{map_diesel_error, per_backend, pool, Conn, Store, StoreConnection as _};
@@ -222,32 +222,37 @@ pub(super) fn read_addresses(
     mut conn: Conn<'_>,
     addresses: &[Address],
 ) -> QueryResult<HashMap<Address, ()>> {
-    let mut found = HashMap::with_capacity(addresses.len());
-    for chunk in addresses.chunks(MOST_BRANCHES) {
-        let conn = conn.reborrow();
-        let rows: Vec<(Id, String)> = per_backend!(conn => {
-            let parts = chunk
-                .iter()
-                .map(|address| {
-                    customers::table
-                        .filter(customers::account_id.eq(Id(address.account_id)))
-                        .filter(EmailIs::new(address.email.clone()))
-                        .select((customers::account_id, address.email.clone().into_sql::<Text>()))
-                })
-                .collect();
-            UnionAll::new(parts).load(conn)
-        })?;
-        found.extend(rows.into_iter().map(|(account, email)| {
-            (
-                Address {
-                    account_id: account.0,
-                    email,
-                },
-                (),
-            )
-        }));
-    }
-    Ok(found)
+    let check = |address: &Address| {
+        customers::table
+            .filter(customers::account_id.eq(Id(address.account_id)))
+            .filter(EmailIs::new(address.email.clone()))
+            .select((
+                customers::account_id,
+                address.email.clone().into_sql::<Text>(),
+            ))
+    };
+    let rows: Vec<(Id, String)> = if let [address] = addresses {
+        per_backend!(conn => check(address).load(conn))?
+    } else {
+        let mut rows = Vec::new();
+        for chunk in addresses.chunks(MOST_BRANCHES) {
+            let conn = conn.reborrow();
+            // Past the chunk's addresses, its first again.
+            let part = |n| check(chunk.get(n).unwrap_or(&chunk[0]));
+            rows.extend(per_backend!(conn => union_all!(conn, branches(chunk.len()), part))?);
+        }
+        rows
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(account, email)| {
+            let address = Address {
+                account_id: account.0,
+                email,
+            };
+            (address, ())
+        })
+        .collect())
 }
 
 /// One page of one account's customers, as a batched read's key: reads of exactly the
@@ -300,8 +305,8 @@ fn read_page(conn: Conn<'_>, page: &Page) -> QueryResult<Vec<CustomerRow>> {
 
 /// The customers with these ids, whatever their account (the callers check it), in one
 /// statement: `id = $1` for one id; for several, that lookup once per id joined by `UNION
-/// ALL`, with the ids repeated up to a fixed number of branches (see [`UnionAll`]), and in
-/// several statements beyond [`MOST_BRANCHES`] ids.
+/// ALL`, with the ids repeated up to a fixed number of branches (see
+/// [`super::shapes::UnionAll`]), and in several statements beyond [`MOST_BRANCHES`] ids.
 pub(super) fn read_by_id(
     mut conn: Conn<'_>,
     ids: &[Uuid],
@@ -318,17 +323,12 @@ pub(super) fn read_by_id(
     }
     for chunk in ids.chunks(MOST_BRANCHES) {
         let conn = conn.reborrow();
-        let rows: Vec<CustomerRow> = per_backend!(conn => {
-            let parts = (0..branches(chunk.len()))
-                .map(|n| {
-                    let id = chunk.get(n).unwrap_or(&chunk[0]);
-                    customers::table
-                        .filter(customers::id.eq(Id(*id)))
-                        .select(CustomerRow::as_select())
-                })
-                .collect();
-            UnionAll::new(parts).load(conn)
-        })?;
+        let rows: Vec<CustomerRow> = per_backend!(conn => union_all!(conn, branches(chunk.len()), |n| {
+            let id = chunk.get(n).unwrap_or(&chunk[0]);
+            customers::table
+                .filter(customers::id.eq(Id(*id)))
+                .select(CustomerRow::as_select())
+        }))?;
         found.extend(rows.into_iter().map(|row| (row.id.0, row)));
     }
     Ok(found)
