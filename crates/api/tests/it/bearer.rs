@@ -151,3 +151,51 @@ async fn a_token_check_that_cannot_reach_the_store_is_503() {
         "service_unavailable",
     );
 }
+
+/// Seconds since the epoch.
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[actix_web::test]
+async fn a_token_accepted_before_is_refused_once_it_expires() {
+    let keys = crate::support::keys_with(SECRET);
+    let short = signed(jsonwebtoken::Algorithm::HS256, &claims(1), SECRET);
+    let exp = now_secs() + 1;
+    assert_eq!(keys.verify(&short).unwrap(), account());
+    assert_eq!(keys.verify(&short).unwrap(), account(), "recognised");
+    while now_secs() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(keys.verify(&short).is_err(), "expired (no leeway here)");
+}
+
+#[actix_web::test]
+async fn a_token_that_differs_from_one_accepted_before_is_checked_in_full() {
+    let keys = crate::support::keys_with(SECRET);
+    let good = signed(jsonwebtoken::Algorithm::HS256, &claims(600), SECRET);
+    assert_eq!(keys.verify(&good).unwrap(), account());
+    // Its signature changed in one character.
+    let (unsigned, signature) = good.rsplit_once('.').unwrap();
+    let mut changed = signature.to_owned().into_bytes();
+    changed[0] = if changed[0] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{unsigned}.{}", String::from_utf8(changed).unwrap());
+    assert!(keys.verify(&forged).is_err());
+    // Other claims under its signature.
+    let (_, rest) = good.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let mut other = claims(600);
+    other["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    let header = b64(&json!({"alg": "HS256", "typ": "JWT"}));
+    assert!(keys
+        .verify(&format!("{header}.{}.{signature}", b64(&other)))
+        .is_err());
+    // A token of another secret.
+    let foreign = signed(
+        jsonwebtoken::Algorithm::HS256,
+        &claims(600),
+        b"another-secret-another-secret-another",
+    );
+    assert!(keys.verify(&foreign).is_err());
+    assert_eq!(keys.verify(&good).unwrap(), account(), "still recognised");
+}
