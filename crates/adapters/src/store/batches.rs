@@ -56,6 +56,7 @@ use super::{pool, Conn, DbPool};
 type Answer<V> = Result<Option<V>, RepositoryError>;
 
 /// Reads one batch's keys (each once) on one connection; a key without a value is left out.
+/// For writes, it makes each write and answers it with its outcome.
 pub(super) type ReadBatch<K, V> = fn(Conn<'_>, &[K]) -> QueryResult<HashMap<K, V>>;
 
 /// A key equal to no other: for writes, each of which is made and answered on its own
@@ -120,7 +121,8 @@ struct Queue<K, V> {
     on_their_way: usize,
 }
 
-/// One kind of batched read, shared by every clone of a store.
+/// One kind of batched read (or write, with [`Unique`] keys), shared by every clone of a
+/// store.
 pub(super) struct Batched<K, V> {
     queue: Mutex<Queue<K, V>>,
     read: ReadBatch<K, V>,
