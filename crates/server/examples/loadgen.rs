@@ -4,7 +4,8 @@
 //!
 //! `loadgen overload --addr 127.0.0.1:8080 --connections 1000 --seconds 10 --token T`
 //! keeps every connection busy with `POST /customer` (a new e-mail each time) and reports
-//! count and latency per status. `loadgen logins --addr … --attempts 300 --addresses 30`
+//! count and latency per status (with `--healthz`, `GET /healthz` instead: the HTTP stack
+//! alone at that many connections). `loadgen logins --addr … --attempts 300 --addresses 30`
 //! sends `POST /auth/login` with random account ids, from `127.0.0.2`, `127.0.0.3`, … (one
 //! connection per address) and reports the statuses. Not part of the service.
 
@@ -43,6 +44,10 @@ enum Run {
         /// all come back in the same instant), instead of sending again at once.
         #[arg(long)]
         honour_retry_after: bool,
+        /// Send `GET /healthz` instead: the HTTP stack alone at as many connections, the
+        /// least latency any answer can have on this machine at that load.
+        #[arg(long)]
+        healthz: bool,
     },
     /// POST /auth/login with random account ids from many client addresses.
     Logins {
@@ -195,6 +200,7 @@ async fn overload(
     seconds: u64,
     token: String,
     honour_retry_after: bool,
+    healthz: bool,
 ) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let counter = Arc::new(AtomicU64::new(0));
@@ -226,9 +232,13 @@ async fn overload(
                         },
                     };
                     let mut c = c;
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
-                    let body = customer_body(n, run);
-                    let req = request("POST", "/customer", &[("Authorization", &auth)], &body);
+                    let req = if healthz {
+                        b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n".to_vec()
+                    } else {
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        let body = customer_body(n, run);
+                        request("POST", "/customer", &[("Authorization", &auth)], &body)
+                    };
                     match c.exchange(&req).await {
                         Ok((answer, close)) => {
                             let pause = answer
@@ -330,7 +340,18 @@ fn main() -> anyhow::Result<()> {
                 seconds,
                 token,
                 honour_retry_after,
-            } => overload(cli.addr, connections, seconds, token, honour_retry_after).await,
+                healthz,
+            } => {
+                overload(
+                    cli.addr,
+                    connections,
+                    seconds,
+                    token,
+                    honour_retry_after,
+                    healthz,
+                )
+                .await;
+            }
             Run::Logins {
                 attempts,
                 addresses,
