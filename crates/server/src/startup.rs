@@ -107,6 +107,7 @@ impl Application {
         let address = listener.local_addr()?;
         let public_url = config.http.public_url_or(address);
         let lease = config.mail.lease()?;
+        let limit_settings = config.limits.limit_settings()?;
         let key_policy = config.idempotency.policy(&config.kyc, &config.database)?;
         let mailer = build_mailer(&config.mail, &config.database.data_dir)?;
         let stores = connect_storage(&storage, &config.database).await?;
@@ -163,7 +164,7 @@ impl Application {
 
         // One set of limits for the process, shared by every HTTP worker.
         let limits = web::Data::new(api::limits::Limits::new(
-            config.limits.limit_settings(),
+            limit_settings,
             &registry,
         )?);
         let state = AppState {

@@ -52,10 +52,22 @@ pub struct LimitsSettings {
 }
 
 impl LimitsSettings {
-    /// The limits the HTTP layer enforces.
-    pub fn limit_settings(&self) -> LimitSettings {
+    /// The limits the HTTP layer enforces. A target wait that no request in the queue can
+    /// exceed (a queue's waits end at `MAX_QUEUE_WAIT_MS`) would leave the standing-queue
+    /// rule silently off, so it is refused; `0` turns the rule off on purpose, and without
+    /// a queue (no places, or no wait) there is nothing for the rule to judge.
+    pub fn limit_settings(&self) -> anyhow::Result<LimitSettings> {
+        anyhow::ensure!(
+            self.queue_target_wait_ms == 0
+                || self.max_queued_requests == 0
+                || self.max_queue_wait_ms == 0
+                || self.queue_target_wait_ms < self.max_queue_wait_ms,
+            "QUEUE_TARGET_WAIT_MS ({}) must be less than MAX_QUEUE_WAIT_MS ({}), or 0 to always queue: no request waits longer than MAX_QUEUE_WAIT_MS, so the queue could never count as standing",
+            self.queue_target_wait_ms,
+            self.max_queue_wait_ms
+        );
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        LimitSettings {
+        Ok(LimitSettings {
             max_in_flight: count(self.max_in_flight_requests),
             max_queued: count(self.max_queued_requests),
             max_queue_wait: Duration::from_millis(self.max_queue_wait_ms),
@@ -64,7 +76,7 @@ impl LimitsSettings {
             body_idle: Duration::from_millis(self.body_read_timeout_ms),
             body_deadline: Duration::from_millis(self.body_read_deadline_ms),
             max_logins: count(self.max_in_flight_logins),
-        }
+        })
     }
 }
 
@@ -76,7 +88,7 @@ mod tests {
 
     #[test]
     fn the_defaults_are_the_documented_ones() {
-        let limits = config(&[]).limits.limit_settings();
+        let limits = config(&[]).limits.limit_settings().unwrap();
         assert_eq!(limits, api::limits::LimitSettings::default());
         assert_eq!(limits.body_idle, Duration::from_secs(10));
         assert_eq!(limits.body_deadline, Duration::from_secs(30));
@@ -95,17 +107,43 @@ mod tests {
             "--max-in-flight-logins=2",
         ])
         .limits
-        .limit_settings();
+        .limit_settings()
+        .unwrap();
         assert_eq!((limits.max_in_flight, limits.max_queued), (3, 0));
         assert_eq!(limits.max_queue_wait, Duration::from_millis(7));
         assert_eq!(limits.queue_target_wait, Some(Duration::from_millis(3)));
         let always_queue = config(&["--queue-target-wait-ms=0"])
             .limits
-            .limit_settings();
+            .limit_settings()
+            .unwrap();
         assert_eq!(always_queue.queue_target_wait, None);
         assert_eq!(limits.body_idle, Duration::from_millis(250));
         assert_eq!(limits.body_deadline, Duration::from_millis(900));
         assert_eq!(limits.max_logins, 2);
+    }
+
+    #[test]
+    fn a_target_wait_no_queued_request_can_exceed_is_refused() {
+        let settings = |args: &[&str]| config(args).limits.limit_settings();
+        for target in ["25", "40"] {
+            let error = settings(&[
+                "--max-queue-wait-ms=25",
+                &format!("--queue-target-wait-ms={target}"),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains("QUEUE_TARGET_WAIT_MS"), "{error}");
+        }
+        assert!(settings(&["--max-queue-wait-ms=25", "--queue-target-wait-ms=24"]).is_ok());
+        // The rule off on purpose, or no queue for it to judge: nothing to refuse.
+        assert!(settings(&["--max-queue-wait-ms=25", "--queue-target-wait-ms=0"]).is_ok());
+        assert!(settings(&["--max-queue-wait-ms=0"]).is_ok());
+        assert!(settings(&[
+            "--max-queue-wait-ms=5",
+            "--queue-target-wait-ms=5",
+            "--max-queued-requests=0"
+        ])
+        .is_ok());
     }
 
     #[test]
