@@ -163,10 +163,7 @@ impl Application {
         )?);
 
         // One set of limits for the process, shared by every HTTP worker.
-        let limits = web::Data::new(api::limits::Limits::new(
-            limit_settings,
-            &registry,
-        )?);
+        let limits = web::Data::new(api::limits::Limits::new(limit_settings, &registry)?);
         let state = AppState {
             limits,
             metrics: web::Data::new(api::ops::Metrics::new(registry)?),
