@@ -29,7 +29,8 @@ pub struct LimitsSettings {
     /// 100 ms had waited longer, while more requests than MAX_QUEUED_REQUESTS found every
     /// slot busy in 100 ms, the queue counts as standing (sustained overload, not a burst)
     /// and requests that find every slot busy are refused at once with 503 instead of
-    /// queued, until 100 ms in which fewer did. 0: always queue.
+    /// queued, until 100 ms in which fewer did. 0: always queue. Otherwise, when the
+    /// queue has places and a wait, it must be less than MAX_QUEUE_WAIT_MS.
     #[arg(long, env = "QUEUE_TARGET_WAIT_MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
     pub queue_target_wait_ms: u64,
 
@@ -52,17 +53,18 @@ pub struct LimitsSettings {
 }
 
 impl LimitsSettings {
-    /// The limits the HTTP layer enforces. A target wait that no request in the queue can
-    /// exceed (a queue's waits end at `MAX_QUEUE_WAIT_MS`) would leave the standing-queue
-    /// rule silently off, so it is refused; `0` turns the rule off on purpose, and without
-    /// a queue (no places, or no wait) there is nothing for the rule to judge.
+    /// The limits the HTTP layer enforces. A target wait at or above `MAX_QUEUE_WAIT_MS`
+    /// would be exceeded only by requests that waited the whole maximum (and the timer's
+    /// lateness), leaving the standing-queue rule all but off without a word, so it is
+    /// refused; `0` turns the rule off on purpose, and without a queue (no places, or no
+    /// wait) there is nothing for the rule to judge.
     pub fn limit_settings(&self) -> anyhow::Result<LimitSettings> {
         anyhow::ensure!(
             self.queue_target_wait_ms == 0
                 || self.max_queued_requests == 0
                 || self.max_queue_wait_ms == 0
                 || self.queue_target_wait_ms < self.max_queue_wait_ms,
-            "QUEUE_TARGET_WAIT_MS ({}) must be less than MAX_QUEUE_WAIT_MS ({}), or 0 to always queue: no request waits longer than MAX_QUEUE_WAIT_MS, so the queue could never count as standing",
+            "QUEUE_TARGET_WAIT_MS ({}) must be less than MAX_QUEUE_WAIT_MS ({}), or 0 to always queue: a queued request waits at most MAX_QUEUE_WAIT_MS, so such a target would all but never be exceeded and the queue would not count as standing",
             self.queue_target_wait_ms,
             self.max_queue_wait_ms
         );
