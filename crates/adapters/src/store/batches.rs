@@ -12,7 +12,7 @@
 //!
 //! A kind of read may also cap how many of its batches are under way at once
 //! ([`Batched::at_most`]): the lookup by id, whose batch is one statement however many ids
-//! it holds, keeps to a few, so that its batches grow instead of its statements
+//! it holds, keeps to one per two cores, so that its batches grow instead of its statements
 //! multiplying. A task that ends with reads waiting and no task on its way for them hands
 //! its place to a new task, queued behind whatever else waits for a blocking thread: a
 //! kind of read never holds a thread for longer than one batch.
