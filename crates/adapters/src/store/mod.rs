@@ -250,11 +250,12 @@ pub struct Store {
 impl Store {
     /// Wraps a pool; [`Store::run_migrations`] brings its database up to date.
     pub fn new(pool: DbPool) -> Self {
+        // Read once: finding the cores available reads the process's cgroup files.
+        let lookups = lookup_batches();
         Self {
             pool,
             by_id: Arc::new(
-                batches::Batched::new(customers::read_by_id, LOOKUPS_PER_BATCH)
-                    .at_most(lookup_batches()),
+                batches::Batched::new(customers::read_by_id, LOOKUPS_PER_BATCH).at_most(lookups),
             ),
             pages: Arc::new(batches::Batched::new(
                 customers::read_pages,
@@ -262,7 +263,7 @@ impl Store {
             )),
             addresses: Arc::new(
                 batches::Batched::new(customers::read_addresses, LOOKUPS_PER_BATCH)
-                    .at_most(lookup_batches()),
+                    .at_most(lookups),
             ),
             registrations: Arc::new(
                 batches::Batched::new(customers::write_registrations, REGISTRATIONS_PER_BATCH)
