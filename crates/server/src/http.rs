@@ -51,7 +51,7 @@ pub(crate) fn http_server(
     listener: TcpListener,
     state: AppState,
 ) -> anyhow::Result<actix_web::dev::Server> {
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let state = state.clone();
         App::new()
             // Innermost first: admission (a slot only once the body has arrived), the body's
@@ -95,9 +95,23 @@ pub(crate) fn http_server(
     })
     .worker_max_blocking_threads(usize::try_from(settings.blocking_threads)?)
     .shutdown_timeout(settings.shutdown_grace_seconds)
-    .listen(listener)?;
-    if settings.http_workers > 0 {
-        server = server.workers(settings.http_workers);
-    }
+    .listen(listener)?
+    .workers(http_workers(settings.http_workers));
     Ok(server.run())
+}
+
+/// The HTTP workers: `configured`, or (0) one for every two cores, at least one.
+///
+/// An HTTP worker only reads requests and writes answers (registrations run on the
+/// application's runtime, database calls on blocking threads); one answers tens of thousands
+/// of requests a second. More of them only contend for the cores with the work they hand
+/// off and, when it runs on the same machine, with the database: on the README's 2-core
+/// machine under overload, one worker instead of two cut the refusals' p99 by a third with
+/// the same rate of admitted registrations.
+fn http_workers(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    (cores / 2).max(1)
 }

@@ -5,6 +5,7 @@
 pub mod config;
 mod http;
 mod lifecycle;
+mod placement;
 pub mod secret;
 pub mod startup;
 pub mod telemetry;

@@ -34,6 +34,7 @@ use crate::config::{
 };
 use crate::http::{http_server, AppState};
 use crate::lifecycle::Lifecycle;
+use crate::placement::OnRuntime;
 use crate::secret::{self, SecretSource};
 use crate::webhooks::Webhooks;
 
@@ -169,7 +170,12 @@ impl Application {
             metrics: web::Data::new(api::ops::Metrics::new(registry)?),
             health: web::Data::from(stores.health),
             keys: web::Data::new(keys),
-            create: web::Data::from(customers.clone() as Arc<dyn CreateCustomer>),
+            // Registrations run on this runtime, the application's own, not on the HTTP
+            // worker that received them (see `placement`).
+            create: web::Data::from(Arc::new(OnRuntime::new(
+                customers.clone(),
+                tokio::runtime::Handle::current(),
+            )) as Arc<dyn CreateCustomer>),
             read: web::Data::from(customers.clone() as Arc<dyn ReadCustomers>),
             update: web::Data::from(customers.clone() as Arc<dyn UpdateCustomer>),
             delete: web::Data::from(customers as Arc<dyn DeleteCustomer>),

@@ -22,7 +22,7 @@ pub struct HttpSettings {
     #[arg(long, env = "PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// HTTP worker threads (0: one per CPU core).
+    /// HTTP worker threads (0: one for every two CPU cores, at least one).
     #[arg(long, env = "HTTP_WORKERS", default_value_t = 0, global = true)]
     pub http_workers: usize,
 
