@@ -7,14 +7,21 @@
 //! connections each being answered `503`, and the registrations that were admitted spend
 //! most of their time in that line (the README's benchmark: with clients that retry at
 //! once, the admitted ones took a median of 25 ms inside the service, of which the store
-//! and the provider took a fraction). On the application's runtime, where the background
-//! workers run and nothing else is busy, a registration is woken at once each time, and it
-//! returns to its HTTP worker once, with its answer.
+//! and the provider took a fraction). On the application's runtime, where only the
+//! background workers (mostly waiting on the network) run besides, a registration is woken
+//! without waiting behind connections, and it returns to its HTTP worker once, with its
+//! answer.
 //!
-//! A registration that has started runs to its end even if its client goes away: the KYC
-//! link it may already have obtained is then stored, not lost halfway (the client's retry
-//! finds the customer, or the key's outcome under an idempotency key). A panic in it is an
-//! unexpected error (`500`), not a lost HTTP worker.
+//! A registration stays tied to its request: when the request is dropped (its client went
+//! away), the task is aborted at its next wait, as the request's own future would have been,
+//! so that no registration runs on without the processing slot its request held
+//! (`MAX_IN_FLIGHT_REQUESTS` bounds registrations under way, and the calls to the KYC
+//! provider with them). A panic in one is an unexpected error (`500`), not a lost HTTP worker
+//! (the panic hook has printed its message).
+//!
+//! The application's runtime is one thread. A registration's own work there is small (its
+//! event rendered, the provider call's TLS: tens of microseconds); the store and the provider
+//! bound the rate of registrations long before that thread does.
 
 use std::sync::Arc;
 
@@ -42,8 +49,17 @@ impl OnRuntime {
         F: std::future::Future<Output = Result<Customer, CreateCustomerError>> + Send + 'static,
     {
         // The request's span goes with the call, so that its logs keep their fields.
-        let task = self.runtime.spawn(call.in_current_span());
-        task.await.unwrap_or_else(|e| Err(stopped(&e)))
+        let mut task = AbortOnDrop(self.runtime.spawn(call.in_current_span()));
+        (&mut task.0).await.unwrap_or_else(|e| Err(stopped(&e)))
+    }
+}
+
+/// A task aborted when its caller stops waiting for it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

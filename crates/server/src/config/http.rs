@@ -26,7 +26,8 @@ pub struct HttpSettings {
     #[arg(long, env = "HTTP_WORKERS", default_value_t = 0, global = true)]
     pub http_workers: usize,
 
-    /// Blocking threads per HTTP worker for database calls. Few on purpose: under load a
+    /// Blocking threads per HTTP worker for the database calls of the requests it serves
+    /// (registrations run on the application's runtime, with its blocking threads). Few on purpose: under load a
     /// thread that finishes a call takes the next waiting one without being woken, where
     /// many threads are each put to sleep and woken again for every call (the README's
     /// benchmark: 4 against 16 gave +22 % reads, +5 % creates and a lower p99).

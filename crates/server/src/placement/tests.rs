@@ -3,7 +3,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use domain::{AccountId, CountryCode, CustomerEmail, CustomerName, CustomerType, PhoneNumber};
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::*;
@@ -12,8 +11,8 @@ use super::*;
 enum Then {
     Answer(Box<Result<Customer, CreateCustomerError>>),
     Panic,
-    /// Waits to be released, then records that it finished.
-    WaitFor(Arc<Notify>, Arc<AtomicBool>),
+    /// Waits for ever; records when it is dropped.
+    Hang(Arc<AtomicBool>),
 }
 
 /// A registration that records the thread it ran on.
@@ -36,12 +35,20 @@ impl Fake {
         match then {
             Then::Answer(answer) => *answer,
             Then::Panic => panic!("a bug in the registration"),
-            Then::WaitFor(release, finished) => {
-                release.notified().await;
-                finished.store(true, Ordering::SeqCst);
-                Err(CreateCustomerError::Duplicate)
+            Then::Hang(dropped) => {
+                let _dropped = SetOnDrop(dropped);
+                std::future::pending().await
             }
         }
+    }
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
@@ -133,11 +140,12 @@ async fn a_panic_in_the_registration_is_an_unexpected_error_for_its_caller() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_registration_whose_caller_went_away_runs_to_its_end() {
-    let (release, finished) = (Arc::new(Notify::new()), Arc::new(AtomicBool::new(false)));
-    let fake = Fake::new(Then::WaitFor(release.clone(), finished.clone()));
+async fn a_registration_whose_caller_went_away_is_aborted() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let fake = Fake::new(Then::Hang(dropped.clone()));
     let placed = OnRuntime::new(fake.clone(), Handle::current());
-    // The caller gives up while the registration waits (its client disconnected).
+    // The caller gives up while the registration waits (its client disconnected, and actix
+    // dropped the request).
     let gave_up = tokio::time::timeout(
         Duration::from_millis(50),
         placed.create_customer(account(), input()),
@@ -145,12 +153,11 @@ async fn a_registration_whose_caller_went_away_runs_to_its_end() {
     .await;
     assert!(gave_up.is_err(), "the registration was still waiting");
     assert!(fake.ran_on.lock().unwrap().is_some(), "it had started");
-    release.notify_one();
     tokio::time::timeout(Duration::from_secs(5), async {
-        while !finished.load(Ordering::SeqCst) {
+        while !dropped.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
     .await
-    .expect("the registration finished although its caller had gone");
+    .expect("the registration was aborted with its request, not left running");
 }
