@@ -31,6 +31,7 @@ use domain::{AccountId, Customer, NewCustomer};
 use ports::{CreateCustomer, CreateCustomerError, Reservation};
 use tokio::runtime::Handle;
 use tokio::task::JoinError;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument as _;
 
 /// A [`CreateCustomer`] whose calls run as tasks of `runtime`.
@@ -50,17 +51,9 @@ impl OnRuntime {
         F: std::future::Future<Output = Result<Customer, CreateCustomerError>> + Send + 'static,
     {
         // The request's span goes with the call, so that its logs keep their fields.
-        let mut task = AbortOnDrop(self.runtime.spawn(call.in_current_span()));
-        (&mut task.0).await.unwrap_or_else(|e| Err(stopped(&e)))
-    }
-}
-
-/// A task aborted when its caller stops waiting for it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
+        // Aborted if the caller stops waiting (its request was dropped).
+        let task = AbortOnDropHandle::new(self.runtime.spawn(call.in_current_span()));
+        task.await.unwrap_or_else(|e| Err(stopped(&e)))
     }
 }
 
